@@ -1,0 +1,1 @@
+"""Benchmarks: suites, runner, metrics and the performance harness (perf/)."""

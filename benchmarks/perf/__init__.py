@@ -1,0 +1,1 @@
+"""Performance harness: measures cobotsim's speed; results go to docs/performance.md."""

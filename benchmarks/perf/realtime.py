@@ -1,0 +1,126 @@
+"""Real-time factor of cobotsim: simulated seconds per wall-clock second, on one core.
+
+Measures the handover scenario with the scripted policy in three configurations:
+
+``physics``  the physics steps alone (robot, person, table, part; no env, no policy);
+``env``      full env steps with the scripted policy (control, human motion, task);
+``traced``   the same with HDF5 trace writing on (what ``cobotsim run`` does).
+
+Run ``python -m benchmarks.perf.realtime [--episodes N] [--json FILE]``; the numbers and
+the machine they came from go to docs/performance.md. Timings use
+``time.perf_counter``; the first episode is a warm-up and is not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy
+    import pybullet  # noqa: F401  (version below)
+
+    from simulator.version import __version__
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": numpy.__version__, "cobotsim": __version__,
+            "platform": platform.platform()}
+
+
+def _episodes(make_env, episodes: int, traced: bool, out: Path) -> tuple[float, float, int]:
+    from simulator.policies import make_policy
+    from simulator.runner import run_episode
+
+    env = make_env()
+    policy = make_policy("scripted", env)
+    sim_time = wall = 0.0
+    steps = 0
+    try:
+        for seed in range(episodes + 1):
+            start = time.perf_counter()
+            if traced:
+                r = run_episode(env, policy, seed, out, "scripted", overwrite=True)
+                n, t = r.steps, r.sim_time
+            else:
+                obs, _ = env.reset(seed=seed)
+                policy.reset(seed)
+                n = 0
+                while True:
+                    obs, _, term, trunc, _ = env.step(policy.act(obs))
+                    n += 1
+                    if term or trunc:
+                        break
+                t = env.unwrapped.sim.time
+            if seed == 0:
+                continue  # warm-up
+            wall += time.perf_counter() - start
+            sim_time += t
+            steps += n
+    finally:
+        env.close()
+    return sim_time, wall, steps
+
+
+def _physics_only(make_env, seconds: float) -> tuple[float, float]:
+    env = make_env()
+    env.reset(seed=0)
+    sim = env.unwrapped.sim
+    n = int(seconds / sim.time_step)
+    start = time.perf_counter()
+    sim.step(n)
+    wall = time.perf_counter() - start
+    env.close()
+    return n * sim.time_step, wall
+
+
+def measure(episodes: int = 5, scenario: str = "handover") -> dict:
+    from simulator.env import CellEnv
+
+    def make_env():
+        return CellEnv(scenario)
+
+    results = {"scenario": scenario, "episodes": episodes, "machine": machine()}
+    sim_t, wall = _physics_only(make_env, 20.0)
+    results["physics"] = {"sim_time_s": sim_t, "wall_time_s": wall, "rtf": sim_t / wall}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, traced in (("env", False), ("traced", True)):
+            sim_t, wall, steps = _episodes(make_env, episodes, traced, Path(tmp))
+            results[name] = {"sim_time_s": sim_t, "wall_time_s": wall, "rtf": sim_t / wall,
+                             "env_steps_per_s": steps / wall}
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--episodes", type=int, default=5, help="measured episodes (plus 1 warm-up)")
+    parser.add_argument("--scenario", default="handover")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    res = measure(args.episodes, args.scenario)
+    m = res["machine"]
+    print(f"machine: {m['cpu']} ({m['cores']} cores), Python {m['python']}, cobotsim {m['cobotsim']}")
+    for name in ("physics", "env", "traced"):
+        r = res[name]
+        rate = f"  {r['env_steps_per_s']:7.1f} env steps/s" if "env_steps_per_s" in r else ""
+        print(f"{name:<8} real-time factor {r['rtf']:6.1f}x  ({r['sim_time_s']:7.1f} s simulated "
+              f"in {r['wall_time_s']:6.2f} s){rate}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

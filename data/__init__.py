@@ -1,0 +1,1 @@
+"""Shipped data of cobotsim (data only; installed as the package cobotsim_data)."""

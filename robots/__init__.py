@@ -1,0 +1,1 @@
+"""Shipped robots of cobotsim (data only; installed as the package cobotsim_robots)."""

@@ -1,0 +1,11 @@
+"""cobotsim: a safety simulator for collaborative robots that share their cell with people.
+
+Importing this package registers one Gymnasium id per shipped scenario, e.g.
+``gymnasium.make("cobotsim/Handover-v0")``.
+"""
+from simulator.version import __version__
+from simulator.catalogue import gym_ids, register_all
+
+ENV_IDS = register_all()
+
+__all__ = ["__version__", "ENV_IDS", "gym_ids"]

@@ -1,0 +1,67 @@
+"""A collaboration cell: the physics world with its robot, person, fixtures and parts.
+
+The cell builds everything a :class:`~simulator.spec.scenario.ScenarioSpec` describes,
+saves the initial physics state, and restores it on every reset (nothing is nudged).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from simulator.human import Human
+from simulator.physics import Sim
+from simulator.robot import Robot
+from simulator.spec.robot import RobotSpec
+from simulator.spec.scenario import BodySpec, ScenarioSpec
+
+
+def _shape_size(body: BodySpec) -> tuple[float, ...]:
+    """Convert authoring sizes (full box extents) to the facade's (half extents)."""
+    if body.shape == "box":
+        return tuple(s / 2.0 for s in body.size)
+    return body.size
+
+
+class Cell:
+    """Everything physical in one scenario.
+
+    Attributes:
+        sim: the physics world (owned: :meth:`close` disconnects it).
+        robot: the arm.
+        human: the person.
+        bodies: fixture and object ids by name.
+    """
+
+    def __init__(self, spec: ScenarioSpec, robot_spec: RobotSpec, robot_folder: Path,
+                 gui: bool = False) -> None:
+        self.spec = spec
+        phys = spec.physics
+        self.sim = Sim(time_step=phys.time_step, gravity=phys.gravity, gui=gui,
+                       solver_iterations=phys.solver_iterations)
+        self.floor = self.sim.load_urdf("floor", "plane.urdf", fixed_base=True)
+        self.bodies: dict[str, int] = {}
+        for body in spec.fixtures + spec.objects:
+            self.bodies[body.name] = self._create(body)
+        placement = spec.robot
+        self.robot = Robot(self.sim, robot_spec, robot_folder, "robot", placement.position,
+                           math.radians(placement.yaw_deg))
+        self.robot.reset()
+        h = spec.human
+        self.human = Human(self.sim, "human", body=h.body, position=h.position,
+                           yaw=math.radians(h.yaw_deg), handedness=h.handedness)
+        self.fixed_bodies = [self.floor] + [self.bodies[b.name] for b in spec.fixtures]
+        self._initial_state = self.sim.save_state()
+
+    def _create(self, body: BodySpec) -> int:
+        quat = self.sim.quaternion_from_euler((0.0, 0.0, math.radians(body.yaw_deg)))
+        bid = self.sim.create_body(body.name, body.shape, _shape_size(body), body.mass,
+                                   body.position, quat, body.color)
+        self.sim.change_dynamics(bid, -1, lateralFriction=body.friction)
+        return bid
+
+    def restore(self) -> None:
+        """Return the world to the state saved right after building."""
+        self.sim.restore_state(self._initial_state)
+
+    def close(self) -> None:
+        self.sim.close()

@@ -1,0 +1,114 @@
+"""The ``cobotsim`` command line.
+
+``cobotsim run SCENARIO [--policy scripted] [--seed N] [--episodes K] [--out DIR] [--video]``
+    runs K seeded episodes (seeds N .. N+K-1) and writes one HDF5 trace per episode
+    under ``DIR/traces/``, printing one line per episode.
+``cobotsim list scenarios|robots [--json]``
+    lists the catalogue.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from simulator.errors import CobotsimError
+
+
+def _run(args) -> int:
+    import gymnasium  # noqa: F401
+
+    from simulator.env import CellEnv
+    from simulator.policies import make_policy
+    from simulator.runner import run_episode
+
+    env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None)
+    try:
+        policy = make_policy(args.policy, env)
+        out = Path(args.out)
+        print(f"cobotsim run {env.scenario.id} ({env.scenario.gym_id}) robot={env.scenario.robot.id} "
+              f"policy={args.policy} seeds {args.seed}..{args.seed + args.episodes - 1}")
+        results = []
+        for k in range(args.episodes):
+            r = run_episode(env, policy, args.seed + k, out, args.policy, video=args.video,
+                            overwrite=args.overwrite)
+            results.append(r)
+            extra = f"  error: {r.error}" if r.error else ""
+            print(f"seed {r.seed:5d}  status={r.status:<12} success={str(r.success):<5} "
+                  f"sim_time={r.sim_time:6.2f} s  wall_time={r.wall_time:6.2f} s  "
+                  f"rtf={r.sim_time / max(r.wall_time, 1e-9):5.1f}x{extra}")
+    finally:
+        env.close()
+    ok = sum(r.success for r in results)
+    print(f"{ok}/{len(results)} episodes succeeded; traces in {out / 'traces'}"
+          + (" (videos next to them)" if args.video else ""))
+    return 0
+
+
+def _list(args) -> int:
+    from simulator import catalogue
+
+    if args.what == "robots":
+        rows = []
+        for name in catalogue.robot_names():
+            spec = catalogue.load_robot(name)
+            rows.append({"id": spec.id, "name": spec.name, "maker": spec.maker,
+                         "joints": len(spec.joints), "payload_kg": spec.payload,
+                         "moving_mass_kg": spec.moving_mass})
+    else:
+        rows = []
+        for name in catalogue.scenario_names():
+            spec, _ = catalogue.load_scenario(name)
+            rows.append({"id": spec.id, "gym_id": spec.gym_id, "task": spec.task.kind,
+                         "robots": list(spec.robots), "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cobotsim", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run seeded episodes of a scenario and write traces")
+    run.add_argument("scenario", help="scenario name (see 'cobotsim list scenarios') or YAML path")
+    run.add_argument("--policy", default="scripted", help="policy (default: scripted)")
+    run.add_argument("--robot", default=None, help="robot (default: the scenario's)")
+    run.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    run.add_argument("--episodes", type=int, default=1, help="number of episodes (default 1)")
+    run.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")
+    run.add_argument("--video", action="store_true", help="write an MP4 next to each trace")
+    run.add_argument("--overwrite", action="store_true", help="replace traces that exist")
+    run.set_defaults(func=_run)
+    lst = sub.add_parser("list", help="list the catalogue")
+    lst.add_argument("what", choices=["scenarios", "robots"])
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "episodes", 1) < 1:
+        print("cobotsim: error: --episodes must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except (CobotsimError, FileExistsError) as exc:
+        print(f"cobotsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cobotsim: interrupted; the current episode's trace is marked 'interrupted'",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

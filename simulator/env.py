@@ -1,0 +1,217 @@
+"""CellEnv: a collaboration cell as a Gymnasium environment.
+
+Observation (``spaces.Dict``; positions in m and world frame, angles in rad):
+
+=================  ==========  ==========================================================
+key                shape       meaning
+=================  ==========  ==========================================================
+``robot_q``        (n,)        arm joint positions, rad
+``robot_qd``       (n,)        arm joint velocities, rad/s
+``ee_pos``         (3,)        TCP position, m
+``ee_quat``        (4,)        TCP orientation, quaternion (x, y, z, w)
+``gripper``        (1,)        finger opening, m
+``human_keypoints`` (15, 3)    centre of each human link, m; names and ISO/TS 15066 body
+                               regions in ``env.unwrapped.human_link_names`` / ``human_regions``
+``part_pos``       (3,)        the part's centre, m
+``part_quat``      (4,)        the part's orientation
+``phase``          Discrete    task phase index into ``env.unwrapped.phase_names``
+=================  ==========  ==========================================================
+
+Actions: see :mod:`simulator.control` (``control="ee_delta"`` or ``"joint_position"``).
+Actions outside [-1, 1] are clipped; a non-finite action ends the episode with
+``info["status"] = "policy_error"`` and ``info["error"]`` saying why. A physics fault
+(a non-finite state) ends it with ``"sim_error"``.
+
+``info`` carries ``reward_terms`` (named, weighted), ``success``, ``phase``, ``time`` (s)
+and ``status``: ``running`` during the episode, ``complete`` on its last step when it
+ended normally, ``policy_error`` or ``sim_error`` when it ended on a fault.
+"""
+from __future__ import annotations
+
+import logging
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from simulator import catalogue
+from simulator.cell import Cell
+from simulator.control import make_control
+from simulator.tasks import make_task
+from simulator.version import __version__
+
+log = logging.getLogger(__name__)
+
+CAMERA = {"eye": (1.9, -1.6, 1.9), "target": (0.45, 0.0, 0.9)}
+
+
+class CellEnv(gymnasium.Env):
+    """One scenario of the catalogue as a Gymnasium env.
+
+    Args:
+        scenario: catalogue name or path of a scenario YAML file.
+        robot: robot catalogue name (default: the scenario's).
+        control: ``"ee_delta"`` or ``"joint_position"``.
+        render_mode: ``None`` or ``"rgb_array"`` (headless software rendering).
+        render_size: (width, height) of rendered frames in pixels.
+        gui: open the pybullet GUI (needs a display).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(self, scenario: str = "handover", robot: str | None = None,
+                 control: str = "ee_delta", render_mode: str | None = None,
+                 render_size: tuple[int, int] = (480, 360), gui: bool = False) -> None:
+        spec, self.spec_text = catalogue.load_scenario(scenario)
+        # ``self.spec`` belongs to Gymnasium (its EnvSpec); the scenario is ``self.scenario``
+        if robot is not None and robot != spec.robot.id:
+            from dataclasses import replace
+            catalogue.robot_folder(robot)  # an unknown name lists the known robots
+            if robot not in spec.robots:
+                raise ValueError(f"scenario {spec.id!r} does not support robot {robot!r}; "
+                                 f"supported: {', '.join(spec.robots)}")
+            spec = replace(spec, robot=replace(spec.robot, id=robot))
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
+        self.scenario = spec
+        self.render_mode, self.render_size = render_mode, tuple(render_size)
+        self.metadata = {**self.metadata, "render_fps": int(round(spec.physics.control_rate))}
+        self.cell = Cell(spec, catalogue.load_robot(spec.robot.id),
+                         catalogue.robot_folder(spec.robot.id), gui=gui)
+        self.robot, self.human, self.sim = self.cell.robot, self.cell.human, self.cell.sim
+        self.control = make_control(control, self.robot)
+        self.task = make_task(spec.task.kind, spec, self.cell)
+        self.substeps = spec.physics.substeps
+        self.dt = self.substeps * spec.physics.time_step
+        self.max_steps = int(round(spec.task.max_duration / self.dt))
+        self.phase_names = self.task.phase_names
+        self.human_link_names = list(self.human.link_names)
+        self.human_regions = list(self.human.link_regions)
+        self.action_space = self.control.action_space
+        self.observation_space = self._observation_space()
+        self._steps = 0
+        self._rng = np.random.default_rng()
+
+    # ------------------------------------------------------------------ spaces
+    def _observation_space(self) -> spaces.Dict:
+        r, n = self.robot, len(self.robot.arm)
+        big = np.float32(100.0)
+        f32 = np.float32
+        return spaces.Dict({
+            "robot_q": spaces.Box(r.lower.astype(f32) - 0.1, r.upper.astype(f32) + 0.1, dtype=f32),
+            "robot_qd": spaces.Box(-3 * r.max_velocity.astype(f32), 3 * r.max_velocity.astype(f32), dtype=f32),
+            "ee_pos": spaces.Box(-big, big, shape=(3,), dtype=f32),
+            "ee_quat": spaces.Box(-1.0, 1.0, shape=(4,), dtype=f32),
+            "gripper": spaces.Box(0.0, 1.0, shape=(1,), dtype=f32),
+            "human_keypoints": spaces.Box(-big, big, shape=(len(self.human_link_names), 3), dtype=f32),
+            "part_pos": spaces.Box(-big, big, shape=(3,), dtype=f32),
+            "part_quat": spaces.Box(-1.0, 1.0, shape=(4,), dtype=f32),
+            "phase": spaces.Discrete(len(self.phase_names)),
+        })
+
+    def _observation(self) -> dict:
+        q, qd = self.robot.joint_state()
+        ee, quat = self.robot.ee_pose()
+        part, part_quat = self.task.part_pose()
+        f32 = np.float32
+        return {
+            "robot_q": q.astype(f32), "robot_qd": np.clip(qd, -6.0, 6.0).astype(f32),
+            "ee_pos": ee.astype(f32), "ee_quat": quat.astype(f32),
+            "gripper": np.array([self.robot.gripper_width()], dtype=f32),
+            "human_keypoints": self.human.link_positions().astype(f32),
+            "part_pos": part.astype(f32), "part_quat": part_quat.astype(f32),
+            "phase": self.task.phase_index,
+        }
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._rng = self.np_random  # the one generator every part of the episode draws from
+        self.cell.restore()
+        self.robot.reset()
+        self.human.reset()
+        self.task.reset(self._rng)
+        self.control.reset()
+        self._steps = 0
+        self._status = "running"
+        self.task.update()
+        return self._observation(), self._info({}, "running")
+
+    def step(self, action):
+        action = np.asarray(action, dtype=np.float64).reshape(self.action_space.shape)
+        if not np.all(np.isfinite(action)):
+            bad = np.flatnonzero(~np.isfinite(action)).tolist()
+            error = f"action has non-finite values at indices {bad}"
+            log.warning("policy_error: %s", error)
+            return self._end("policy_error", error)
+        action = np.clip(action, self.action_space.low, self.action_space.high)
+        self.control.apply(action)
+        self.robot.apply_commands()
+        self.human.update(self.sim.time, self.dt)
+        self.sim.step(self.substeps)
+        self._steps += 1
+        obs = self._observation()
+        if not all(np.all(np.isfinite(v)) for v in obs.values()):
+            return self._end("sim_error", "the physics state became non-finite")
+        self.task.update()
+        reward, terms = self.task.reward(action)
+        terminated = self.task.success or self.task.dropped
+        truncated = self._steps >= self.max_steps and not terminated
+        status = "complete" if terminated or truncated else "running"
+        return obs, reward, terminated, truncated, self._info(terms, status)
+
+    def _end(self, status: str, error: str):
+        obs = self._observation()
+        obs = {k: (np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+                   if isinstance(v, np.ndarray) else v) for k, v in obs.items()}
+        self._steps += 1
+        info = self._info({}, status)
+        info["error"] = error
+        return obs, 0.0, True, False, info
+
+    def _info(self, terms: dict, status: str) -> dict:
+        return {"reward_terms": terms, "success": self.task.success, "phase": self.task.phase,
+                "dropped": self.task.dropped, "time": self.sim.time, "status": status}
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        w, h = self.render_size
+        rgb, _ = self.sim.render(w, h, CAMERA["eye"], CAMERA["target"])
+        return rgb
+
+    def close(self) -> None:
+        if getattr(self, "cell", None) is not None and self.sim.connected:
+            self.cell.close()
+
+    # ------------------------------------------------------------------ traces
+    def trace_header(self) -> dict:
+        """Root attributes of a trace of this env (see docs/trace-format.md)."""
+        return {"scenario": self.scenario.id, "gym_id": self.scenario.gym_id, "robot": self.scenario.robot.id,
+                "control": self.control.name, "scenario_spec": self.spec_text,
+                "software_version": __version__, "control_rate": self.scenario.physics.control_rate,
+                "physics_time_step": self.scenario.physics.time_step,
+                "human_body": self.scenario.human.body}
+
+    def trace_units(self) -> dict:
+        return {"/time": "s", "/robot/q": "rad", "/robot/qd": "rad/s", "/robot/ee_pos": "m",
+                "/robot/ee_quat": "quaternion xyzw", "/robot/gripper": "m",
+                "/human/link_pos": "m", "/human/link_vel": "m/s", "/part/pos": "m",
+                "/part/quat": "quaternion xyzw", "/task/phase": "index", "/action": "1",
+                "/reward": "1"}
+
+    def trace_dataset_attrs(self) -> dict:
+        return {"/human/link_pos": {"link_names": self.human_link_names, "regions": self.human_regions},
+                "/human/link_vel": {"link_names": self.human_link_names, "regions": self.human_regions},
+                "/task/phase": {"phase_names": list(self.phase_names)},
+                "/action": {"control": self.control.name}}
+
+    def trace_row(self) -> dict:
+        q, qd = self.robot.joint_state()
+        ee, quat = self.robot.ee_pose()
+        part, part_quat = self.task.part_pose()
+        return {"/time": self.sim.time, "/robot/q": q, "/robot/qd": qd, "/robot/ee_pos": ee,
+                "/robot/ee_quat": quat, "/robot/gripper": self.robot.gripper_width(),
+                "/human/link_pos": self.human.link_positions(),
+                "/human/link_vel": self.human.link_velocities(),
+                "/part/pos": part, "/part/quat": part_quat, "/task/phase": self.task.phase_index}

@@ -1,0 +1,106 @@
+"""Rigid transforms and forward kinematics in plain numpy.
+
+Quaternions are (x, y, z, w) like pybullet's. :class:`KinematicChain` reads the joint
+frames of a body once and then computes link poses for any joint positions without
+touching the physics world (fast, and safe to call while a simulation runs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def quat_to_matrix(q) -> np.ndarray:
+    """3×3 rotation matrix of a unit quaternion (x, y, z, w)."""
+    x, y, z, w = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def matrix_to_quat(m) -> np.ndarray:
+    """Unit quaternion (x, y, z, w) of a 3×3 rotation matrix (w >= 0)."""
+    m = np.asarray(m)
+    t = np.trace(m)
+    if t > 0:
+        s = np.sqrt(t + 1.0) * 2
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
+        q = [0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s]
+    elif m[1, 1] > m[2, 2]:
+        s = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
+        q = [(m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s]
+    else:
+        s = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
+        q = [(m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s]
+    q = np.asarray(q)
+    q /= np.linalg.norm(q)
+    return -q if q[3] < 0 else q
+
+
+def axis_angle_matrix(axis, angle: float) -> np.ndarray:
+    """Rotation by ``angle`` (rad) about the unit ``axis`` (Rodrigues' formula)."""
+    x, y, z = axis
+    c, s = np.cos(angle), np.sin(angle)
+    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def transform(position, quaternion) -> np.ndarray:
+    """4×4 homogeneous transform."""
+    t = np.eye(4)
+    t[:3, :3] = quat_to_matrix(quaternion)
+    t[:3, 3] = position
+    return t
+
+
+class KinematicChain:
+    """Forward kinematics of a body from its joint frames (URDF link frames).
+
+    Args:
+        base: base centre-of-mass pose as a 4×4 transform (world).
+        joints: per link ``(parent, T_parent_com_to_joint, T_link_to_com, kind, axis)``.
+        movable: link indices of the movable joints, in the order of ``q``.
+    """
+
+    def __init__(self, base: np.ndarray, joints: list[tuple], movable: list[int]) -> None:
+        self.base, self.joints, self.movable = base, joints, movable
+        self._q_slot = {j: i for i, j in enumerate(movable)}
+
+    @classmethod
+    def from_sim(cls, sim, body: int, movable: list[int]) -> "KinematicChain":
+        base = transform(*sim.base_pose(body))
+        joints = []
+        for info in sim.joints(body):
+            # pybullet reports the joint frame's orientation inverted (parent-from-child
+            # rotation conjugated); measured against getLinkState in tests/test_robot.py.
+            x, y, z, w = info.parent_frame_orientation
+            to_joint = transform(info.parent_frame_position, (-x, -y, -z, w))
+            to_com = transform(*sim.inertial_frame(body, info.index))
+            joints.append((info.parent_index, to_joint, to_com, info.kind, np.asarray(info.axis)))
+        return cls(base, joints, movable)
+
+    def link_frames(self, q) -> list[np.ndarray]:
+        """World transforms of every link frame for movable-joint positions ``q``."""
+        frames, coms = [], []
+        for i, (parent, to_joint, to_com, kind, axis) in enumerate(self.joints):
+            parent_com = self.base if parent < 0 else coms[parent]
+            t = parent_com @ to_joint
+            slot = self._q_slot.get(i)
+            if slot is not None:
+                motion = np.eye(4)
+                if kind == "revolute":
+                    motion[:3, :3] = axis_angle_matrix(axis, q[slot])
+                else:
+                    motion[:3, 3] = axis * q[slot]
+                t = t @ motion
+            frames.append(t)
+            coms.append(t @ to_com)
+        return frames
+
+    def link_pose(self, q, link: int) -> tuple[np.ndarray, np.ndarray]:
+        """World position and quaternion of one link frame."""
+        t = self.link_frames(q)[link]
+        return t[:3, 3].copy(), matrix_to_quat(t[:3, :3])

@@ -1,0 +1,636 @@
+"""The physics facade: the only module of cobotsim that imports pybullet.
+
+One :class:`Sim` owns one pybullet physics client (a ``BulletClient``), so several
+simulations live in one process without seeing each other. Everything else in
+cobotsim receives a ``Sim`` and calls its methods; nothing else touches pybullet.
+
+Conventions (all methods):
+
+* lengths in metres, masses in kilograms, angles in radians, forces in newtons,
+  torques in newton-metres, time in seconds;
+* positions and orientations in the world frame; orientations are quaternions in
+  pybullet's ``(x, y, z, w)`` order;
+* bodies are addressed by their unique name or integer id, links by index (``-1``
+  is the base).
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def _silenced_stdout():
+    """Hide what the pybullet C library prints on standard output (build banner,
+    ``argv[0]=``), which would otherwise interleave with the command line's output."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured or replaced stdout
+        yield
+        return
+    sys.stdout.flush()
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _silenced_stdout():
+    import pybullet
+    import pybullet_data
+    from pybullet_utils.bullet_client import BulletClient
+
+log = logging.getLogger(__name__)
+
+PYBULLET_DATA = pybullet_data.getDataPath()
+BASE_LINK = -1
+
+_SHAPES = {
+    "box": pybullet.GEOM_BOX,
+    "sphere": pybullet.GEOM_SPHERE,
+    "capsule": pybullet.GEOM_CAPSULE,
+    "cylinder": pybullet.GEOM_CYLINDER,
+}
+_JOINT_TYPES = {
+    "revolute": pybullet.JOINT_REVOLUTE,
+    "prismatic": pybullet.JOINT_PRISMATIC,
+    "spherical": pybullet.JOINT_SPHERICAL,
+    "fixed": pybullet.JOINT_FIXED,
+}
+_JOINT_TYPE_NAMES = {v: k for k, v in _JOINT_TYPES.items()}
+_JOINT_TYPE_NAMES[pybullet.JOINT_PLANAR] = "planar"
+_JOINT_TYPE_NAMES[pybullet.JOINT_POINT2POINT] = "point2point"
+_JOINT_TYPE_NAMES[pybullet.JOINT_GEAR] = "gear"
+
+
+class SimError(RuntimeError):
+    """A physics call failed or was given something the facade cannot honour."""
+
+
+@dataclass(frozen=True)
+class JointInfo:
+    """Static description of one joint as pybullet reports it (SI units)."""
+
+    index: int
+    name: str
+    kind: str  # revolute | prismatic | spherical | fixed | planar
+    lower: float
+    upper: float
+    max_force: float
+    max_velocity: float
+    link_name: str
+    parent_index: int
+    axis: tuple
+    parent_frame_position: tuple  # joint frame in the parent's centre-of-mass frame, m
+    parent_frame_orientation: tuple
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One contact point between two bodies, as the last physics step solved it.
+
+    ``normal`` points from body B towards body A (pybullet's convention: "contact normal
+    on B, pointing towards A"); ``normal_force`` is the solved normal force in N.
+    """
+
+    body_a: int
+    body_b: int
+    link_a: int
+    link_b: int
+    position_on_a: tuple
+    position_on_b: tuple
+    normal: tuple
+    distance: float
+    normal_force: float
+
+
+def _contact(row) -> Contact:
+    return Contact(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9])
+
+
+class Sim:
+    """One physics world with a fixed step, a body registry and saved initial states.
+
+    Args:
+        time_step: physics step in s (fixed for the life of the world).
+        gravity: z component of gravity in m/s².
+        gui: open the pybullet GUI instead of the headless DIRECT client.
+        solver_iterations: constraint-solver iterations per step.
+    """
+
+    def __init__(self, time_step: float = 1.0 / 480.0, gravity: float = -9.81,
+                 gui: bool = False, solver_iterations: int = 50) -> None:
+        if not time_step > 0:
+            raise SimError(f"time_step must be positive, got {time_step!r}")
+        self.time_step = float(time_step)
+        self.gui = bool(gui)
+        with _silenced_stdout():
+            self._client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+        self._client.setAdditionalSearchPath(PYBULLET_DATA)
+        self._client.setGravity(0.0, 0.0, gravity)
+        self._client.setPhysicsEngineParameter(fixedTimeStep=self.time_step,
+                                               numSolverIterations=int(solver_iterations),
+                                               deterministicOverlappingPairs=1)
+        if gui:
+            self._client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
+        self._bodies: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self.steps = 0
+        self.time = 0.0
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Disconnect the client; the Sim is unusable afterwards."""
+        if self._client is not None:
+            try:
+                self._client.disconnect()
+            except pybullet.error:  # already gone
+                pass
+            self._client = None
+
+    def __enter__(self) -> "Sim":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    # ------------------------------------------------------------------ registry
+    def _register(self, name: str, body: int) -> int:
+        if body < 0:
+            raise SimError(f"pybullet could not create body {name!r}")
+        self._bodies[name] = body
+        self._names[body] = name
+        return body
+
+    def _check_new_name(self, name: str) -> None:
+        if name in self._bodies:
+            raise SimError(f"a body named {name!r} already exists; body names must be unique")
+
+    def body(self, name: str) -> int:
+        """The id of the body registered as ``name``."""
+        try:
+            return self._bodies[name]
+        except KeyError:
+            raise SimError(f"no body named {name!r}; known: {sorted(self._bodies)}") from None
+
+    def body_name(self, body: int) -> str:
+        return self._names[body]
+
+    @property
+    def body_names(self) -> list[str]:
+        return list(self._bodies)
+
+    # ------------------------------------------------------------------ creation
+    def load_urdf(self, name: str, path: str, position=(0, 0, 0), orientation=(0, 0, 0, 1),
+                  fixed_base: bool = False, self_collision: bool = False,
+                  global_scaling: float = 1.0) -> int:
+        """Load a URDF file (absolute, or relative to pybullet_data) as body ``name``."""
+        self._check_new_name(name)
+        flags = pybullet.URDF_USE_INERTIA_FROM_FILE
+        if self_collision:
+            flags |= pybullet.URDF_USE_SELF_COLLISION | pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT
+        try:
+            body = self._client.loadURDF(str(path), list(position), list(orientation),
+                                         useFixedBase=bool(fixed_base), flags=flags,
+                                         globalScaling=float(global_scaling))
+        except pybullet.error as exc:
+            raise SimError(f"cannot load URDF {path!s} for body {name!r}: {exc}") from exc
+        return self._register(name, body)
+
+    def collision_shape(self, shape: str, size: Sequence[float]) -> int:
+        """A collision shape. ``size``: box half extents (3), sphere (radius,),
+        capsule/cylinder (radius, length); metres. Capsule/cylinder axis is local z."""
+        return self._shape(self._client.createCollisionShape, shape, size, None, "height")
+
+    def visual_shape(self, shape: str, size: Sequence[float], rgba=(0.7, 0.7, 0.7, 1.0)) -> int:
+        """A visual shape with the same ``size`` convention as :meth:`collision_shape`."""
+        return self._shape(self._client.createVisualShape, shape, size, rgba, "length")
+
+    def _shape(self, create, shape: str, size: Sequence[float], rgba, length_key: str) -> int:
+        if shape not in _SHAPES:
+            raise SimError(f"unknown shape {shape!r}; allowed: {sorted(_SHAPES)}")
+        kwargs = {}
+        if shape == "box":
+            kwargs["halfExtents"] = [float(s) for s in size]
+        elif shape == "sphere":
+            kwargs["radius"] = float(size[0])
+        else:
+            kwargs["radius"] = float(size[0])
+            kwargs[length_key] = float(size[1])
+        if rgba is not None:
+            kwargs["rgbaColor"] = list(rgba)
+        return create(_SHAPES[shape], **kwargs)
+
+    def create_body(self, name: str, shape: str, size: Sequence[float], mass: float,
+                    position=(0, 0, 0), orientation=(0, 0, 0, 1),
+                    rgba=(0.7, 0.7, 0.7, 1.0)) -> int:
+        """A single rigid body of one primitive shape (``mass`` 0 makes it static)."""
+        self._check_new_name(name)
+        body = self._client.createMultiBody(
+            baseMass=float(mass), baseCollisionShapeIndex=self.collision_shape(shape, size),
+            baseVisualShapeIndex=self.visual_shape(shape, size, rgba),
+            basePosition=list(position), baseOrientation=list(orientation))
+        return self._register(name, body)
+
+    def create_multibody(self, name: str, base: dict, links: Sequence[dict],
+                         position=(0, 0, 0), orientation=(0, 0, 0, 1)) -> int:
+        """An articulated body built from primitive shapes.
+
+        ``base`` and each link are dicts with keys ``mass`` (kg), ``collision`` and
+        ``visual`` (shape ids), ``inertial_position`` (m, in the link frame) and, for
+        links only: ``parent`` (index of the parent link, -1 for the base),
+        ``position``/``orientation`` of the joint frame in the parent's link frame,
+        ``joint`` (one of revolute, prismatic, spherical, fixed) and ``axis``.
+        """
+        self._check_new_name(name)
+        ident = [0.0, 0.0, 0.0, 1.0]
+        body = self._client.createMultiBody(
+            baseMass=float(base["mass"]),
+            baseCollisionShapeIndex=base.get("collision", -1),
+            baseVisualShapeIndex=base.get("visual", -1),
+            basePosition=list(position), baseOrientation=list(orientation),
+            baseInertialFramePosition=list(base.get("inertial_position", (0, 0, 0))),
+            baseInertialFrameOrientation=ident,
+            linkMasses=[float(l["mass"]) for l in links],
+            linkCollisionShapeIndices=[l.get("collision", -1) for l in links],
+            linkVisualShapeIndices=[l.get("visual", -1) for l in links],
+            linkPositions=[list(l["position"]) for l in links],
+            linkOrientations=[list(l.get("orientation", ident)) for l in links],
+            linkInertialFramePositions=[list(l.get("inertial_position", (0, 0, 0))) for l in links],
+            linkInertialFrameOrientations=[ident for _ in links],
+            linkParentIndices=[int(l["parent"]) + 1 for l in links],
+            linkJointTypes=[_JOINT_TYPES[l["joint"]] for l in links],
+            linkJointAxis=[list(l.get("axis", (0, 0, 1))) for l in links],
+            flags=pybullet.URDF_USE_SELF_COLLISION if base.get("self_collision") else 0)
+        return self._register(name, body)
+
+    def remove_body(self, name: str) -> None:
+        body = self._bodies.pop(name)
+        del self._names[body]
+        self._client.removeBody(body)
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, n: int = 1) -> None:
+        """Advance the world by ``n`` fixed physics steps."""
+        for _ in range(int(n)):
+            self._client.stepSimulation()
+        self.steps += int(n)
+        self.time = self.steps * self.time_step
+
+    def save_state(self) -> int:
+        """Save the full dynamic state in memory; returns a handle for :meth:`restore_state`."""
+        return self._client.saveState()
+
+    def restore_state(self, handle: int) -> None:
+        """Restore a state saved by :meth:`save_state` and reset the clock to zero."""
+        self._client.restoreState(stateId=handle)
+        self.steps = 0
+        self.time = 0.0
+
+    # ------------------------------------------------------------------ bodies
+    def base_pose(self, body: int) -> tuple[np.ndarray, np.ndarray]:
+        pos, orn = self._client.getBasePositionAndOrientation(body)
+        return np.asarray(pos), np.asarray(orn)
+
+    def base_velocity(self, body: int) -> tuple[np.ndarray, np.ndarray]:
+        lin, ang = self._client.getBaseVelocity(body)
+        return np.asarray(lin), np.asarray(ang)
+
+    def reset_base_pose(self, body: int, position, orientation=(0, 0, 0, 1)) -> None:
+        """Place a body (only for building a scene, never during contact)."""
+        self._client.resetBasePositionAndOrientation(body, list(position), list(orientation))
+        self._client.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0])
+
+    def num_joints(self, body: int) -> int:
+        return self._client.getNumJoints(body)
+
+    def joint_info(self, body: int, joint: int) -> JointInfo:
+        r = self._client.getJointInfo(body, joint)
+        return JointInfo(r[0], r[1].decode(), _JOINT_TYPE_NAMES.get(r[2], str(r[2])), r[8], r[9],
+                         r[10], r[11], r[12].decode(), r[16], tuple(r[13]), tuple(r[14]),
+                         tuple(r[15]))
+
+    def joints(self, body: int) -> list[JointInfo]:
+        return [self.joint_info(body, j) for j in range(self.num_joints(body))]
+
+    def link_mass(self, body: int, link: int) -> float:
+        return float(self._client.getDynamicsInfo(body, link)[0])
+
+    def inertial_frame(self, body: int, link: int) -> tuple[tuple, tuple]:
+        """Centre-of-mass frame of a link relative to its link (joint) frame."""
+        info = self._client.getDynamicsInfo(body, link)
+        return tuple(info[3]), tuple(info[4])
+
+    def joint_states(self, body: int, joints: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (rad or m) and velocities (rad/s or m/s) of 1-DoF joints."""
+        states = self._client.getJointStates(body, list(joints))
+        return (np.array([s[0] for s in states], dtype=float),
+                np.array([s[1] for s in states], dtype=float))
+
+    def joint_torques(self, body: int, joints: Sequence[int]) -> np.ndarray:
+        """Motor torques (N·m) applied by 1-DoF joint motors during the last step."""
+        return np.array([s[3] for s in self._client.getJointStates(body, list(joints))])
+
+    def spherical_joint_states(self, body: int, joints: Sequence[int]) -> list[tuple]:
+        """(quaternion, angular velocity) of spherical joints."""
+        return [(np.asarray(s[0]), np.asarray(s[1]))
+                for s in self._client.getJointStatesMultiDof(body, list(joints))]
+
+    def reset_joints(self, body: int, joints: Sequence[int], positions: Sequence[float]) -> None:
+        """Set 1-DoF joint positions with zero velocity (scene building and reset only)."""
+        for j, q in zip(joints, positions):
+            self._client.resetJointState(body, j, float(q), 0.0)
+
+    def reset_spherical_joint(self, body: int, joint: int, quaternion) -> None:
+        self._client.resetJointStateMultiDof(body, joint, list(quaternion), [0.0, 0.0, 0.0])
+
+    def position_control(self, body: int, joints: Sequence[int], targets: Sequence[float],
+                         forces: Sequence[float], position_gain: float = 0.1,
+                         velocity_gain: float = 1.0, max_velocities: Sequence[float] | None = None
+                         ) -> None:
+        """Drive 1-DoF joints to ``targets`` with motor force/torque bounded by ``forces``."""
+        joints = list(joints)
+        n = len(joints)
+        if max_velocities is None:
+            self._client.setJointMotorControlArray(
+                body, joints, pybullet.POSITION_CONTROL, targetPositions=list(map(float, targets)),
+                forces=list(map(float, forces)), positionGains=[position_gain] * n,
+                velocityGains=[velocity_gain] * n)
+        else:
+            for j, q, f, v in zip(joints, targets, forces, max_velocities):
+                self._client.setJointMotorControl2(body, j, pybullet.POSITION_CONTROL,
+                                                   targetPosition=float(q), force=float(f),
+                                                   positionGain=position_gain,
+                                                   velocityGain=velocity_gain, maxVelocity=float(v))
+
+    def velocity_control(self, body: int, joints: Sequence[int], velocities: Sequence[float],
+                         forces: Sequence[float]) -> None:
+        """Drive 1-DoF joints at ``velocities`` with bounded motor force (0 frees them)."""
+        self._client.setJointMotorControlArray(body, list(joints), pybullet.VELOCITY_CONTROL,
+                                               targetVelocities=list(map(float, velocities)),
+                                               forces=list(map(float, forces)))
+
+    def spherical_position_control(self, body: int, joints: Sequence[int],
+                                   quaternions: Sequence[Sequence[float]],
+                                   max_torques: Sequence[float], position_gain: float = 0.2,
+                                   velocity_gain: float = 1.0) -> None:
+        """Drive spherical joints to target quaternions with torque bounded per axis (N·m)."""
+        joints = list(joints)
+        self._client.setJointMotorControlMultiDofArray(
+            body, joints, pybullet.POSITION_CONTROL,
+            targetPositions=[list(q) for q in quaternions],
+            targetVelocities=[[0.0, 0.0, 0.0] for _ in joints],
+            positionGains=[position_gain] * len(joints), velocityGains=[velocity_gain] * len(joints),
+            forces=[[float(t)] * 3 for t in max_torques])
+
+    def link_state(self, body: int, link: int, velocity: bool = False):
+        """World pose of a link frame (the URDF link frame) and optionally its velocity.
+
+        Returns ``(position, quaternion)`` or ``(position, quaternion, linear, angular)``
+        with linear velocity in m/s and angular velocity in rad/s, world frame.
+        """
+        if link == BASE_LINK:
+            pos, orn = self.base_pose(body)
+            if not velocity:
+                return pos, orn
+            lin, ang = self.base_velocity(body)
+            return pos, orn, lin, ang
+        s = self._client.getLinkState(body, link, computeLinkVelocity=int(velocity),
+                                      computeForwardKinematics=1)
+        if not velocity:
+            return np.asarray(s[4]), np.asarray(s[5])
+        return np.asarray(s[4]), np.asarray(s[5]), np.asarray(s[6]), np.asarray(s[7])
+
+    def link_positions(self, body: int, links: Sequence[int]) -> np.ndarray:
+        """World positions (m) of several link frames, shape (n, 3); base is -1."""
+        out = np.empty((len(links), 3))
+        rest = [l for l in links if l != BASE_LINK]
+        states = self._client.getLinkStates(body, rest, computeForwardKinematics=1) if rest else []
+        it = iter(states)
+        for i, l in enumerate(links):
+            out[i] = self.base_pose(body)[0] if l == BASE_LINK else next(it)[4]
+        return out
+
+    def link_com_positions(self, body: int, links: Sequence[int]) -> np.ndarray:
+        """World positions (m) of link centres of mass, shape (n, 3)."""
+        out = np.empty((len(links), 3))
+        for i, l in enumerate(links):
+            if l == BASE_LINK:
+                out[i] = self.base_pose(body)[0]
+            else:
+                out[i] = self._client.getLinkState(body, l, computeForwardKinematics=1)[0]
+        return out
+
+    def change_dynamics(self, body: int, link: int, **kwargs) -> None:
+        """Forward pybullet ``changeDynamics`` keywords (lateralFriction, contactStiffness,
+        contactDamping, linearDamping, angularDamping, mass, ...)."""
+        self._client.changeDynamics(body, link, **kwargs)
+
+    def set_collision(self, body_a: int, link_a: int, body_b: int, link_b: int,
+                      enabled: bool) -> None:
+        self._client.setCollisionFilterPair(body_a, body_b, link_a, link_b, int(enabled))
+
+    # ------------------------------------------------------------------ kinematics
+    def inverse_kinematics(self, body: int, link: int, position, orientation=None, *,
+                           lower=None, upper=None, ranges=None, rest=None,
+                           max_iterations: int = 100, threshold: float = 1e-4) -> np.ndarray:
+        """Damped-least-squares IK (pybullet); returns positions of all movable joints."""
+        kwargs = dict(maxNumIterations=max_iterations, residualThreshold=threshold)
+        if lower is not None:
+            kwargs.update(lowerLimits=list(lower), upperLimits=list(upper),
+                          jointRanges=list(ranges), restPoses=list(rest))
+        if orientation is None:
+            q = self._client.calculateInverseKinematics(body, link, list(position), **kwargs)
+        else:
+            q = self._client.calculateInverseKinematics(body, link, list(position),
+                                                        list(orientation), **kwargs)
+        return np.asarray(q)
+
+    def jacobian(self, body: int, link: int, local_point, q, qd=None, qdd=None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Linear and angular Jacobians (3 × n each) of a point fixed in ``link``
+        (``local_point`` in the link's centre-of-mass frame) for all movable joints."""
+        n = len(q)
+        zero = [0.0] * n
+        lin, ang = self._client.calculateJacobian(body, link, list(local_point), list(map(float, q)),
+                                                  list(map(float, qd)) if qd is not None else zero,
+                                                  zero)
+        return np.asarray(lin), np.asarray(ang)
+
+    def mass_matrix(self, body: int, q) -> np.ndarray:
+        """Joint-space mass matrix M(q) (kg·m² for revolute joints) over movable joints."""
+        return np.asarray(self._client.calculateMassMatrix(body, list(map(float, q))))
+
+    # ------------------------------------------------------------------ contacts
+    def contacts(self, body_a: int | None = None, body_b: int | None = None,
+                 link_a: int | None = None) -> list[Contact]:
+        """Contact points of the last step, optionally filtered by bodies and link."""
+        kwargs = {}
+        if body_a is not None:
+            kwargs["bodyA"] = body_a
+        if body_b is not None:
+            kwargs["bodyB"] = body_b
+        if link_a is not None:
+            kwargs["linkIndexA"] = link_a
+        return [_contact(r) for r in self._client.getContactPoints(**kwargs)]
+
+    def closest_points(self, body_a: int, body_b: int, distance: float,
+                       link_a: int | None = None, link_b: int | None = None) -> list[Contact]:
+        """Closest points within ``distance`` (m); ``Contact.distance`` is the separation."""
+        kwargs = {}
+        if link_a is not None:
+            kwargs["linkIndexA"] = link_a
+        if link_b is not None:
+            kwargs["linkIndexB"] = link_b
+        return [_contact(r) for r in self._client.getClosestPoints(body_a, body_b, distance, **kwargs)]
+
+    # ------------------------------------------------------------------ constraints
+    def create_fixed_constraint(self, parent: int, parent_link: int, child: int | None,
+                                child_link: int = BASE_LINK, parent_pivot=(0, 0, 0),
+                                child_pivot=(0, 0, 0), parent_orientation=(0, 0, 0, 1),
+                                child_orientation=(0, 0, 0, 1), max_force: float | None = None
+                                ) -> int:
+        """A fixed joint between two links (``child=None``: the world). With
+        ``max_force`` (N) the constraint can be overpowered."""
+        cid = self._client.createConstraint(parent, parent_link, -1 if child is None else child,
+                                            child_link, pybullet.JOINT_FIXED, [0, 0, 0],
+                                            list(parent_pivot), list(child_pivot),
+                                            list(parent_orientation), list(child_orientation))
+        if max_force is not None:
+            self._client.changeConstraint(cid, maxForce=float(max_force))
+        return cid
+
+    def move_constraint(self, constraint: int, child_pivot, child_orientation=None,
+                        max_force: float | None = None) -> None:
+        """Move the world-side frame of a constraint (drives a body with bounded force)."""
+        kwargs = {"jointChildPivot": list(child_pivot)}
+        if child_orientation is not None:
+            kwargs["jointChildFrameOrientation"] = list(child_orientation)
+        if max_force is not None:
+            kwargs["maxForce"] = float(max_force)
+        self._client.changeConstraint(constraint, **kwargs)
+
+    def remove_constraint(self, constraint: int) -> None:
+        self._client.removeConstraint(constraint)
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, width: int, height: int, eye, target, up=(0, 0, 1), fov: float = 60.0,
+               near: float = 0.05, far: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+        """RGB image (height, width, 3) uint8 and depth (height, width) in m, rendered
+        headless with the software renderer."""
+        view = self._client.computeViewMatrix(list(eye), list(target), list(up))
+        proj = self._client.computeProjectionMatrixFOV(fov, width / height, near, far)
+        _, _, rgba, depth, _ = self._client.getCameraImage(
+            int(width), int(height), view, proj, renderer=pybullet.ER_TINY_RENDERER,
+            flags=pybullet.ER_NO_SEGMENTATION_MASK)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
+        zbuf = np.asarray(depth, dtype=np.float32).reshape(height, width)
+        depth_m = far * near / (far - (far - near) * zbuf)
+        return np.ascontiguousarray(rgb), depth_m
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def quaternion_from_euler(rpy) -> np.ndarray:
+        return np.asarray(pybullet.getQuaternionFromEuler(list(rpy)))
+
+    @staticmethod
+    def euler_from_quaternion(q) -> np.ndarray:
+        return np.asarray(pybullet.getEulerFromQuaternion(list(q)))
+
+    @staticmethod
+    def rotation_matrix(q) -> np.ndarray:
+        return np.asarray(pybullet.getMatrixFromQuaternion(list(q))).reshape(3, 3)
+
+    @staticmethod
+    def multiply_transforms(pos_a, orn_a, pos_b, orn_b) -> tuple[np.ndarray, np.ndarray]:
+        p_, o_ = pybullet.multiplyTransforms(list(pos_a), list(orn_a), list(pos_b), list(orn_b))
+        return np.asarray(p_), np.asarray(o_)
+
+    @staticmethod
+    def invert_transform(pos, orn) -> tuple[np.ndarray, np.ndarray]:
+        p_, o_ = pybullet.invertTransform(list(pos), list(orn))
+        return np.asarray(p_), np.asarray(o_)
+
+    # ---- human support
+    def collision_shape_at(self, shape: str, size: Sequence[float], frame_position,
+                           frame_orientation=(0, 0, 0, 1)) -> int:
+        """A collision shape offset from its link frame by ``frame_position`` (m) and
+        ``frame_orientation`` (quaternion); ``size`` as in :meth:`collision_shape`."""
+        return self._client.createCollisionShape(
+            _SHAPES[shape], **_capsule_like(shape, size, "height"),
+            collisionFramePosition=list(frame_position),
+            collisionFrameOrientation=list(frame_orientation))
+
+    def visual_shape_at(self, shape: str, size: Sequence[float], frame_position,
+                        rgba=(0.7, 0.7, 0.7, 1.0), frame_orientation=(0, 0, 0, 1)) -> int:
+        """A visual shape offset from its link frame, like :meth:`collision_shape_at`."""
+        return self._client.createVisualShape(
+            _SHAPES[shape], **_capsule_like(shape, size, "length"), rgbaColor=list(rgba),
+            visualFramePosition=list(frame_position),
+            visualFrameOrientation=list(frame_orientation))
+
+    def dynamics_info(self, body: int, link: int) -> dict:
+        """Mass (kg), friction, restitution, contact stiffness (N/m) and damping (N·s/m)."""
+        r = self._client.getDynamicsInfo(body, link)
+        return {"mass": float(r[0]), "lateral_friction": float(r[1]), "restitution": float(r[5]),
+                "contact_damping": float(r[8]), "contact_stiffness": float(r[9])}
+
+    def link_com_pose(self, body: int, link: int) -> tuple[np.ndarray, np.ndarray]:
+        """World pose (m, quaternion) of a link's centre-of-mass frame; base is -1."""
+        if link == BASE_LINK:
+            return self.base_pose(body)
+        s = self._client.getLinkState(body, link, computeForwardKinematics=1)
+        return np.asarray(s[0]), np.asarray(s[1])
+
+    def link_com_states(self, body: int, links: Sequence[int], velocity: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray | None]:
+        """World positions (m) and, with ``velocity``, linear velocities (m/s) of link
+        centres of mass, each shape (n, 3), in one batched call; base is -1."""
+        links = list(links)
+        pos = np.empty((len(links), 3))
+        vel = np.empty((len(links), 3)) if velocity else None
+        rest = [l for l in links if l != BASE_LINK]
+        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=int(velocity),
+                                                 computeForwardKinematics=1) if rest else [])
+        for i, l in enumerate(links):
+            if l == BASE_LINK:
+                pos[i] = self._client.getBasePositionAndOrientation(body)[0]
+                if velocity:
+                    vel[i] = self._client.getBaseVelocity(body)[0]
+            else:
+                s = next(states)
+                pos[i] = s[0]
+                if velocity:
+                    vel[i] = s[6]
+        return pos, vel
+
+
+def _capsule_like(shape: str, size: Sequence[float], length_key: str) -> dict:
+    """pybullet size keywords of a sphere, capsule or cylinder (human support)."""
+    if shape not in ("sphere", "capsule", "cylinder"):
+        raise SimError(f"offset shapes must be sphere, capsule or cylinder, got {shape!r}")
+    if shape == "sphere":
+        return {"radius": float(size[0])}
+    return {"radius": float(size[0]), length_key: float(size[1])}
+
+
+def resolve_data_path(path: str) -> str:
+    """Absolute path of a file shipped in pybullet_data (e.g. ``franka_panda/panda.urdf``)."""
+    return os.path.join(PYBULLET_DATA, path)

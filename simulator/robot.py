@@ -1,0 +1,181 @@
+"""A robot arm built from its :class:`~simulator.spec.robot.RobotSpec`.
+
+All quantities are SI (rad, rad/s, m, m/s, kg, N·m) in the world frame unless stated.
+The robot receives the :class:`~simulator.physics.Sim` it lives in and never imports
+pybullet itself.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from simulator.errors import SpecError
+from simulator.kinematics import KinematicChain, quat_to_matrix
+from simulator.physics import Sim
+from simulator.spec.robot import RobotSpec
+
+log = logging.getLogger(__name__)
+
+
+class Robot:
+    """One arm (and gripper) in a :class:`Sim`.
+
+    Args:
+        sim: the physics world.
+        spec: the robot's data.
+        folder: the robot's catalogue folder (for a relative URDF path and messages).
+        name: the unique body name in the world.
+        position: base position (m, world).
+        yaw: base rotation about z (rad).
+    """
+
+    def __init__(self, sim: Sim, spec: RobotSpec, folder: Path, name: str = "robot",
+                 position=(0.0, 0.0, 0.0), yaw: float = 0.0) -> None:
+        self.sim, self.spec, self.name = sim, spec, name
+        self._file = str(Path(folder) / "robot.yaml")
+        orientation = sim.quaternion_from_euler((0.0, 0.0, yaw))
+        self.body = sim.load_urdf(name, spec.urdf_path(Path(folder)), position, orientation,
+                                  fixed_base=True)
+        infos = sim.joints(self.body)
+        by_name = {j.name: j for j in infos}
+        links = {j.link_name: j.index for j in infos}
+        self.arm = [self._joint(by_name, j.name, f"joints[{i}].name") for i, j in enumerate(spec.joints)]
+        self.fingers = ([self._joint(by_name, n, f"gripper.joints[{i}]")
+                         for i, n in enumerate(spec.gripper.joints)] if spec.gripper else [])
+        if spec.end_effector_link not in links:
+            raise SpecError(self._file, "end_effector_link", spec.end_effector_link,
+                            f"a link of the URDF: {', '.join(links)}")
+        self.ee_link = links[spec.end_effector_link]
+        self.movable = [j.index for j in infos if j.kind in ("revolute", "prismatic")]
+        self._arm_cols = [self.movable.index(j) for j in self.arm]
+        self.lower = np.array([j.lower for j in spec.joints])
+        self.upper = np.array([j.upper for j in spec.joints])
+        self.max_velocity = np.array([j.velocity for j in spec.joints])
+        self.max_effort = np.array([j.effort for j in spec.joints])
+        self.home = np.array(spec.home)
+        self.link_indices = list(range(sim.num_joints(self.body)))
+        self.chain = KinematicChain.from_sim(sim, self.body, self.movable)
+        self._base_rotation = quat_to_matrix(orientation)
+        urdf_mass = sum(sim.link_mass(self.body, j) for j in self.link_indices)
+        if abs(urdf_mass - spec.moving_mass) > 0.05 * spec.moving_mass:
+            log.warning("%s: moving_mass %.2f kg differs from the URDF's %.2f kg by more than 5%%",
+                        self._file, spec.moving_mass, urdf_mass)
+        for link in [-1] + self.link_indices:
+            sim.change_dynamics(self.body, link, linearDamping=0.0, angularDamping=0.0)
+        for f in self.fingers:
+            sim.change_dynamics(self.body, f, lateralFriction=1.5, spinningFriction=0.002)
+        self._q_target = self.home.copy()
+        self._finger_target = spec.gripper.open if spec.gripper else 0.0
+
+    def _joint(self, by_name, name: str, key: str) -> int:
+        if name not in by_name:
+            raise SpecError(self._file, key, name, f"a joint of the URDF: {', '.join(by_name)}")
+        return by_name[name].index
+
+    # ------------------------------------------------------------------ state
+    def reset(self, q=None, gripper_open: bool = True) -> None:
+        """Put the arm at ``q`` (default: home) at rest and hold it there."""
+        q = self.home if q is None else np.asarray(q, dtype=float)
+        self.sim.reset_joints(self.body, self.arm, q)
+        if self.spec.gripper:
+            width = self.spec.gripper.open if gripper_open else self.spec.gripper.closed
+            self.sim.reset_joints(self.body, self.fingers, [width] * len(self.fingers))
+            self._finger_target = width
+        self._q_target = q.copy()
+        self.apply_commands()
+
+    def joint_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arm joint positions (rad) and velocities (rad/s)."""
+        return self.sim.joint_states(self.body, self.arm)
+
+    def movable_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities of every movable joint (arm and fingers), URDF order."""
+        return self.sim.joint_states(self.body, self.movable)
+
+    def gripper_width(self) -> float:
+        """Distance between the fingers (m); 0 without a gripper."""
+        if not self.fingers:
+            return 0.0
+        return float(np.sum(self.sim.joint_states(self.body, self.fingers)[0]))
+
+    def ee_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """TCP position (m) and orientation quaternion (x, y, z, w), world frame."""
+        return self.sim.link_state(self.body, self.ee_link)
+
+    def ee_velocity(self) -> tuple[np.ndarray, np.ndarray]:
+        """TCP linear (m/s) and angular (rad/s) velocity, world frame."""
+        _, _, lin, ang = self.sim.link_state(self.body, self.ee_link, velocity=True)
+        return lin, ang
+
+    def link_velocities(self) -> np.ndarray:
+        """Linear velocity (m/s, world) of every link frame, shape (n_links, 3)."""
+        return np.array([self.sim.link_state(self.body, l, velocity=True)[2]
+                         for l in self.link_indices])
+
+    # ------------------------------------------------------------------ models
+    def forward_kinematics(self, q, link: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """World pose (position, quaternion) of ``link`` (default: the TCP) for arm joint
+        positions ``q``, computed from the URDF's joint frames without touching the world."""
+        full = self._full_q(q)
+        return self.chain.link_pose(full, self.ee_link if link is None else link)
+
+    def jacobian(self, q=None, link: int | None = None, point=(0.0, 0.0, 0.0)) -> np.ndarray:
+        """Geometric Jacobian (6 × n_arm: linear rows first) of a point fixed in ``link``
+        (``point`` in that link's centre-of-mass frame, m), at ``q`` (default: now)."""
+        full = self._full_q(self.joint_state()[0] if q is None else q)
+        lin, ang = self.sim.jacobian(self.body, self.ee_link if link is None else link, point, full)
+        # pybullet expresses the Jacobian in the base frame; rotate it into the world frame
+        rot = self._base_rotation
+        return np.vstack([rot @ lin, rot @ ang])[:, self._arm_cols]
+
+    def mass_matrix(self, q=None) -> np.ndarray:
+        """Joint-space mass matrix of the arm joints (n_arm × n_arm), at ``q`` (default: now)."""
+        full = self._full_q(self.joint_state()[0] if q is None else q)
+        return self.sim.mass_matrix(self.body, full)[np.ix_(self._arm_cols, self._arm_cols)]
+
+    def inverse_kinematics(self, position, orientation=None, iterations: int = 50) -> np.ndarray:
+        """Arm joint positions (rad) that put the TCP at ``position`` (m) and, if given,
+        ``orientation`` (quaternion), within the joint limits, seeded at the current pose."""
+        n = len(self.movable)
+        lower = np.full(n, -np.pi * 2)
+        upper = np.full(n, np.pi * 2)
+        lower[self._arm_cols], upper[self._arm_cols] = self.lower, self.upper
+        rest = self.movable_state()[0]
+        rest[self._arm_cols] = self.home
+        q = self.sim.inverse_kinematics(self.body, self.ee_link, position, orientation,
+                                        lower=lower, upper=upper, ranges=upper - lower, rest=rest,
+                                        max_iterations=iterations)
+        return np.clip(q[self._arm_cols], self.lower, self.upper)
+
+    def _full_q(self, q) -> np.ndarray:
+        full = self.movable_state()[0]
+        full[self._arm_cols] = q
+        return full
+
+    # ------------------------------------------------------------------ commands
+    def command_joints(self, q_target) -> None:
+        """Set arm joint position targets (rad), clipped to the limits."""
+        self._q_target = np.clip(np.asarray(q_target, dtype=float), self.lower, self.upper)
+
+    def command_gripper(self, opening: float) -> None:
+        """Set the gripper opening as a fraction: 0 closed, 1 open."""
+        if self.spec.gripper:
+            g = self.spec.gripper
+            self._finger_target = g.closed + (g.open - g.closed) * float(np.clip(opening, 0.0, 1.0))
+
+    @property
+    def joint_target(self) -> np.ndarray:
+        return self._q_target.copy()
+
+    def apply_commands(self) -> None:
+        """Send the current targets to the joint motors (bounded effort and speed)."""
+        self.sim.position_control(self.body, self.arm, self._q_target, self.max_effort,
+                                  position_gain=self.spec.position_gain,
+                                  max_velocities=self.max_velocity)
+        if self.spec.gripper:
+            g = self.spec.gripper
+            self.sim.position_control(self.body, self.fingers, [self._finger_target] * len(self.fingers),
+                                      [g.force] * len(self.fingers), position_gain=0.2,
+                                      max_velocities=[g.speed] * len(self.fingers))

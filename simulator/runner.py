@@ -1,0 +1,81 @@
+"""Running episodes of a policy in an env and recording each one as a trace.
+
+A policy that raises ends its episode with ``status = policy_error``; a physics failure
+with ``sim_error``. Neither stops the episodes that follow, and neither is ever counted
+as a success.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.traces import TraceRecorder
+from simulator.video import VideoRecorder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """What one episode did (times in s)."""
+
+    seed: int
+    status: str
+    success: bool
+    steps: int
+    sim_time: float
+    wall_time: float
+    trace: Path | None
+    video: Path | None
+    error: str = ""
+
+
+def trace_name(scenario: str, policy: str, seed: int) -> str:
+    return f"{scenario}_{policy}_seed{seed:05d}"
+
+
+def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
+                video: bool = False, overwrite: bool = False) -> EpisodeResult:
+    """Run one seeded episode, writing ``out_dir/traces/<name>.h5`` (and ``.mp4``)."""
+    base = env.unwrapped
+    name = trace_name(base.scenario.id, policy_name, seed)
+    traces = Path(out_dir) / "traces"
+    traces.mkdir(parents=True, exist_ok=True)
+    wrapped = VideoRecorder(env, traces / f"{name}.mp4", overwrite=overwrite) if video else env
+    recorder = TraceRecorder(wrapped, traces / f"{name}.h5", {"policy": policy_name},
+                             overwrite=overwrite)
+    start = time.perf_counter()
+    obs, info = recorder.reset(seed=seed)
+    policy.reset(seed, info)
+    steps, status, error = 0, "complete", ""
+    try:
+        while True:
+            try:
+                action = policy.act(obs)
+            except Exception as exc:  # any fault of the policy marks the episode
+                status, error = "policy_error", f"{type(exc).__name__}: {exc}"
+                log.warning("seed %d: policy raised %s", seed, error)
+                recorder.mark(status, error)
+                break
+            try:
+                obs, _, terminated, truncated, info = recorder.step(action)
+            except Exception as exc:  # a physics fault marks the episode
+                status, error = "sim_error", f"{type(exc).__name__}: {exc}"
+                log.warning("seed %d: simulation failed: %s", seed, error)
+                recorder.mark(status, error)
+                break
+            steps += 1
+            if terminated or truncated:
+                status, error = info["status"], info.get("error", "")
+                break
+    except KeyboardInterrupt:
+        recorder.mark("interrupted", "interrupted by the user")
+        raise
+    success = status == "complete" and bool(info.get("success", False))
+    if video:
+        wrapped.finish()  # also after an early end (policy or physics fault)
+    return EpisodeResult(seed, status, success, steps, base.sim.time,
+                         time.perf_counter() - start, recorder.last_path,
+                         wrapped.last_path if video else None, error)

@@ -1,0 +1,1 @@
+"""Spec dataclasses (robot, scenario) and their YAML loading."""

@@ -1,0 +1,72 @@
+"""Robot specification: the data in ``robots/<id>/robot.yaml``.
+
+Angles in rad, angular speeds in rad/s, joint efforts in N·m (N for prismatic joints),
+lengths in m, masses in kg. The URDF is named either as ``pybullet_data:<path>`` (a file
+shipped with pybullet) or as a path relative to the robot's folder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.spec.schema import non_empty, non_negative, positive, spec_field
+
+
+@dataclass(frozen=True, kw_only=True)
+class JointSpec:
+    """One actuated arm joint and its limits."""
+
+    name: str = spec_field(doc="joint name in the URDF")
+    lower: float = spec_field(unit="rad", doc="lower position limit")
+    upper: float = spec_field(unit="rad", doc="upper position limit")
+    velocity: float = spec_field(unit="rad/s", doc="maximum joint speed", check=positive)
+    effort: float = spec_field(unit="N·m", doc="maximum joint torque", check=positive)
+
+    def __post_init__(self) -> None:
+        if not self.lower < self.upper:
+            raise ValueError(f"joint {self.name}: lower limit {self.lower} must be below upper {self.upper}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GripperSpec:
+    """A parallel gripper whose finger joints move together."""
+
+    joints: tuple[str, ...] = spec_field(doc="finger joint names in the URDF", check=non_empty)
+    open: float = spec_field(unit="m", doc="finger joint position when open", check=non_negative)
+    closed: float = spec_field(unit="m", doc="finger joint position when closed", check=non_negative)
+    force: float = spec_field(unit="N", doc="maximum force per finger", check=positive)
+    speed: float = spec_field(0.1, unit="m/s", doc="maximum finger speed", check=positive)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RobotSpec:
+    """Everything cobotsim needs to know about one robot model."""
+
+    id: str = spec_field(doc="catalogue name, equal to the folder name")
+    name: str = spec_field(doc="human-readable model name")
+    maker: str = spec_field(doc="manufacturer")
+    urdf: str = spec_field(doc="URDF: 'pybullet_data:<path>' or a path relative to the robot folder")
+    joints: tuple[JointSpec, ...] = spec_field(doc="the arm joints, base to tip", check=non_empty)
+    end_effector_link: str = spec_field(doc="URDF link whose frame is the tool centre point (TCP)")
+    home: tuple[float, ...] = spec_field(unit="rad", doc="home joint positions, one per joint")
+    moving_mass: float = spec_field(unit="kg", doc="total mass of the moving parts (M of ISO/TS 15066)",
+                                    check=positive)
+    payload: float = spec_field(unit="kg", doc="rated payload", check=non_negative)
+    max_tcp_speed: float = spec_field(unit="m/s", doc="maximum Cartesian TCP speed", check=positive)
+    gripper: GripperSpec | None = spec_field(None, doc="the gripper, or null for none")
+    position_gain: float = spec_field(0.3, doc="joint position-controller gain (pybullet Kp)",
+                                      check=positive)
+
+    def __post_init__(self) -> None:
+        if len(self.home) != len(self.joints):
+            raise ValueError(f"home has {len(self.home)} values for {len(self.joints)} joints")
+        for q, j in zip(self.home, self.joints):
+            if not j.lower <= q <= j.upper:
+                raise ValueError(f"home position {q} of {j.name} is outside [{j.lower}, {j.upper}]")
+
+    def urdf_path(self, folder: Path) -> str:
+        """Absolute URDF path, resolving ``pybullet_data:`` to the installed pybullet data."""
+        if self.urdf.startswith("pybullet_data:"):
+            from simulator.physics import resolve_data_path
+            return resolve_data_path(self.urdf.split(":", 1)[1])
+        return str((folder / self.urdf).resolve())

@@ -1,0 +1,158 @@
+"""Scenario specification: the data in ``scenarios/<id>.yaml``.
+
+World frame: z up, origin on the floor. Positions in m, yaw angles in degrees about z
+(keys ending in ``_deg``), masses in kg, times in s, rates in Hz.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from simulator.spec.schema import (each_non_negative, each_positive, in_range, non_empty,
+                                   non_negative, positive, spec_field)
+
+Vec3 = tuple[float, float, float]
+Vec2 = tuple[float, float]
+RGBA = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhysicsSpec:
+    """The fixed-step physics and the control rate."""
+
+    time_step: float = spec_field(1.0 / 480.0, unit="s", doc="physics step", check=positive)
+    control_rate: float = spec_field(20.0, unit="Hz", doc="env steps per simulated second",
+                                     check=positive)
+    gravity: float = spec_field(-9.81, unit="m/s²", doc="z component of gravity")
+    solver_iterations: int = spec_field(50, doc="constraint solver iterations per step",
+                                        check=positive)
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per control step."""
+        return max(1, round(1.0 / (self.control_rate * self.time_step)))
+
+    def __post_init__(self) -> None:
+        ratio = 1.0 / (self.control_rate * self.time_step)
+        if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+            raise ValueError(f"the control period 1/{self.control_rate} s must be a whole number of "
+                             f"physics steps of {self.time_step} s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RobotPlacement:
+    """Which robot stands where."""
+
+    id: str = spec_field("panda", doc="robot catalogue name")
+    position: Vec3 = spec_field((0.0, 0.0, 0.0), unit="m", doc="base position")
+    yaw_deg: float = spec_field(0.0, unit="deg", doc="base rotation about z")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BodySpec:
+    """A fixture (static when mass is 0) or a movable object of one primitive shape."""
+
+    name: str = spec_field(doc="unique body name")
+    shape: Literal["box", "cylinder", "sphere"] = spec_field("box", doc="primitive shape")
+    size: tuple[float, ...] = spec_field(unit="m", doc="box: full x, y, z extents; cylinder: "
+                                         "radius, height; sphere: radius", check=each_positive)
+    position: Vec3 = spec_field(unit="m", doc="centre position")
+    yaw_deg: float = spec_field(0.0, unit="deg", doc="rotation about z")
+    mass: float = spec_field(0.0, unit="kg", doc="0 for a fixed body", check=non_negative)
+    friction: float = spec_field(0.8, doc="lateral friction coefficient", check=non_negative)
+    color: RGBA = spec_field((0.6, 0.6, 0.6, 1.0), doc="RGBA in [0, 1]")
+
+    def __post_init__(self) -> None:
+        need = {"box": 3, "cylinder": 2, "sphere": 1}[self.shape]
+        if len(self.size) != need:
+            raise ValueError(f"{self.name}: a {self.shape} needs {need} size values, got {len(self.size)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MotionSpec:
+    """The person's motion program (see docs/scenarios.md for each program's keys)."""
+
+    program: Literal["idle", "reach", "handover", "walk"] = spec_field("idle", doc="motion program")
+    side: Literal["left", "right", "dominant"] = spec_field("dominant", doc="hand used")
+    point: Vec3 | None = spec_field(None, unit="m", doc="reach target / handover point (world)")
+    start_delay: float = spec_field(0.0, unit="s", doc="time before the program starts",
+                                    check=non_negative)
+    wait_timeout: float = spec_field(30.0, unit="s", doc="handover: how long the hand waits",
+                                     check=positive)
+    close_radius: float = spec_field(0.06, unit="m", doc="handover: part-to-palm distance "
+                                     "at which the hand closes", check=positive)
+    speed: float = spec_field(0.3, unit="m/s", doc="hand speed (reach, handover) or gait speed "
+                              "(walk)", check=positive)
+    path: tuple[Vec2, ...] = spec_field((), unit="m", doc="walk: waypoints (x, y)")
+    sway_amplitude: float = spec_field(0.01, unit="m", doc="idle: sway amplitude",
+                                       check=non_negative)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanSpec:
+    """The person in the cell."""
+
+    body: str = spec_field("p50_male", doc="reference body: p05_female, p50_male or p95_male")
+    position: Vec2 = spec_field((1.0, 0.0), unit="m", doc="standing position (x, y) on the floor")
+    yaw_deg: float = spec_field(180.0, unit="deg", doc="facing direction about z (0 faces +x)")
+    handedness: Literal["left", "right"] = spec_field("right", doc="dominant hand")
+    motion: MotionSpec = spec_field(default_factory=MotionSpec, doc="motion program")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RewardSpec:
+    """Weights of the named reward terms (each term is reported in ``info['reward_terms']``)."""
+
+    reach: float = spec_field(1.0, doc="weight of -distance(gripper, part) before the grasp")
+    carry: float = spec_field(1.0, doc="weight of -distance(part, hand) after the grasp")
+    grasp: float = spec_field(1.0, doc="bonus per step while the robot holds the part")
+    success: float = spec_field(10.0, doc="bonus on success")
+    action: float = spec_field(0.01, doc="weight of -|action|²")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec:
+    """What the robot has to do, and how long it has."""
+
+    kind: Literal["handover"] = spec_field("handover", doc="task kind")
+    max_duration: float = spec_field(25.0, unit="s", doc="episode length before truncation",
+                                     check=positive)
+    part: str = spec_field("part", doc="name of the body the robot handles")
+    reward: RewardSpec = spec_field(default_factory=RewardSpec, doc="reward weights")
+    part_jitter: Vec2 = spec_field((0.03, 0.03), unit="m", doc="half-range of the seeded x, y "
+                                   "offset of the part's start", check=each_non_negative)
+    human_jitter: Vec2 = spec_field((0.05, 0.05), unit="m", doc="half-range of the seeded x, y "
+                                    "offset of the handover point", check=each_non_negative)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioSpec:
+    """One collaboration cell: layout, robot, person, task and physics."""
+
+    id: str = spec_field(doc="scenario name, equal to the file name without .yaml")
+    version: int = spec_field(0, doc="Gymnasium id version: cobotsim/<Name>-v<version>",
+                              check=in_range(0, 1000))
+    description: str = spec_field("", doc="one line for listings")
+    robots: tuple[str, ...] = spec_field(("panda",), doc="robots this scenario supports",
+                                         check=non_empty)
+    robot: RobotPlacement = spec_field(default_factory=RobotPlacement, doc="robot placement")
+    fixtures: tuple[BodySpec, ...] = spec_field((), doc="fixed bodies (tables, fixtures)")
+    objects: tuple[BodySpec, ...] = spec_field((), doc="movable bodies (parts)")
+    human: HumanSpec = spec_field(default_factory=HumanSpec, doc="the person")
+    task: TaskSpec = spec_field(default_factory=TaskSpec, doc="the task")
+    physics: PhysicsSpec = spec_field(default_factory=PhysicsSpec, doc="physics and control rate")
+
+    def __post_init__(self) -> None:
+        if self.robot.id not in self.robots:
+            raise ValueError(f"robot {self.robot.id!r} is not among the supported robots {list(self.robots)}")
+        names = [b.name for b in self.fixtures + self.objects]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"body names must be unique; repeated: {dupes}")
+        if self.task.part not in [b.name for b in self.objects]:
+            raise ValueError(f"task.part {self.task.part!r} is not one of the objects {[b.name for b in self.objects]}")
+
+    @property
+    def gym_id(self) -> str:
+        name = "".join(w.capitalize() for w in self.id.split("_"))
+        return f"cobotsim/{name}-v{self.version}"

@@ -1,0 +1,220 @@
+"""The physical person: build, stiffness, standing, reach, handover, push, walk, isolation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.bodymodel import load_body_model
+from simulator.human import Handover, Human, Idle, Reach, Walk
+from simulator.physics import Sim
+
+DT = 1.0 / 60.0          # control step, s
+SUBSTEPS = 8             # physics steps per control step (Sim default 1/480 s)
+
+
+def make(body="p50_male", position=(0.0, 0.0), yaw=0.0):
+    sim = Sim()
+    sim.load_urdf("floor", "plane.urdf", fixed_base=True)
+    return sim, Human(sim, "human", body=body, position=position, yaw=yaw)
+
+
+def run(sim, human, seconds: float, each=None) -> None:
+    for _ in range(int(round(seconds / DT))):
+        human.update(sim.time, DT)
+        sim.step(SUBSTEPS)
+        if each is not None:
+            each()
+
+
+def test_links_regions_and_contact_stiffness_read_back():
+    sim, human = make()
+    model = load_body_model()
+    assert human.link_names[0] == "pelvis" and len(human.links) == 15
+    assert human.links[0].index == -1
+    assert sorted(l.index for l in human.links) == list(range(-1, 14))
+    for link, region in zip(human.links, human.link_regions):
+        assert region in model.regions and link.regions[0] == region
+        assert model.area(link.area_id).region_id == region
+        info = sim.dynamics_info(human.body_id, link.index)
+        assert info["contact_stiffness"] == pytest.approx(model.region(region).spring_constant)
+        assert info["contact_damping"] == pytest.approx(link.damping) and link.damping > 0
+        assert info["mass"] == pytest.approx(link.mass)
+    assert human.link("head").regions == ("skull_forehead", "face")
+    assert human.link("hand_right").stiffness == 75000.0
+    assert human.link("hand_right").area_id == 24 and human.link("hand_left").area_id == 25
+    assert sum(l.mass for l in human.links) == pytest.approx(human.total_mass)
+    sim.close()
+
+
+def test_placement_yaw_and_feet_on_floor():
+    sim, human = make(position=(1.0, -0.5), yaw=np.pi / 2)
+    pos = human.link_positions()
+    pelvis, left_shoulder = pos[0], human.shoulder_position("left")
+    assert pelvis[:2] == pytest.approx([1.0, -0.5], abs=1e-6)
+    # facing +y: the left shoulder is on the -x side
+    assert left_shoulder[0] < 0.9 and left_shoulder[1] == pytest.approx(-0.5, abs=1e-6)
+    floor = sim.body("floor")
+    for name in ("lower_leg_left", "lower_leg_right"):
+        gap = sim.closest_points(human.body_id, floor, 0.05, link_a=human.link(name).index)
+        assert gap and abs(gap[0].distance) < 2e-3
+    assert pos[:, 2].max() + human.link("head").radius < 1.756 + 0.07
+    sim.close()
+
+
+@pytest.mark.parametrize("body", ["p05_female", "p50_male", "p95_male"])
+def test_person_stands_during_idle(body):
+    sim, human = make(body)
+    human.set_program(Idle(amplitude=0.01, period=2.0, rng=np.random.default_rng(3)))
+    z0 = human.link_positions()[:, 2].copy()
+    heights = []
+    run(sim, human, 2.0, each=lambda: heights.append(human.link_positions()[:, 2]))
+    heights = np.array(heights)
+    assert np.abs(heights[:, 0] - z0[0]).max() < 0.03      # pelvis
+    assert np.abs(heights[:, 4] - z0[4]).max() < 0.03      # head stays up too
+    assert human.phase == "idle"
+    sim.close()
+
+
+def test_reach_gets_the_palm_within_2cm():
+    sim, human = make(yaw=0.3)
+    rot = np.array([[np.cos(0.3), -np.sin(0.3), 0], [np.sin(0.3), np.cos(0.3), 0], [0, 0, 1]])
+    for side, offset in (("right", (0.35, -0.1, -0.15)), ("left", (0.3, 0.15, 0.05))):
+        target = human.shoulder_position(side) + rot @ np.array(offset)
+        program = Reach(target, side=side, speed=0.5)
+        human.set_program(program)
+        run(sim, human, 2.0)
+        assert program.phase == "hold"
+        assert np.linalg.norm(human.palm_position(side) - target) < 0.02
+    sim.close()
+
+
+def test_handover_goes_through_every_phase():
+    sim, human = make()
+    point = np.array([0.45, -0.2, 1.1])
+    above, rest = point + (0.0, 0.0, 0.35), point + (0.0, 0.0, 0.06)   # lowered onto the hand
+    box = sim.create_body("part", "box", (0.03, 0.03, 0.03), 0.3, position=above)
+    carrier = sim.create_fixed_constraint(box, -1, None, child_pivot=above, max_force=50.0)
+    program = Handover(point, "right", object_position=lambda: sim.base_pose(box)[0],
+                       object_id=box, wait_timeout=10.0, close_radius=0.07, speed=0.4,
+                       start_delay=0.2)
+    human.set_program(program)
+    carried = {"s": 0.0, "on": True}
+
+    def bring():
+        if program.phase == "wait" and carried["on"]:
+            carried["s"] = min(1.0, carried["s"] + 0.5 * DT)   # 0.29 m in 2 s
+            sim.move_constraint(carrier, above + carried["s"] * (rest - above))
+        if program.phase in ("close", "withdraw") and carried["on"]:
+            sim.remove_constraint(carrier)   # the robot lets go
+            carried["on"] = False
+
+    run(sim, human, 9.0, each=bring)
+    assert program.history == ["idle", "extend", "wait", "close", "withdraw", "done"]
+    assert program.received and human.holding("right") == box
+    assert np.linalg.norm(sim.base_pose(box)[0] - human.palm_position("right")) < 0.1
+    assert np.linalg.norm(sim.base_pose(box)[0] - point) > 0.1   # it went with the hand
+    human.release("right")
+    assert human.holding("right") is None
+    sim.close()
+
+
+def test_grasp_refuses_a_far_object():
+    sim, human = make()
+    far = sim.create_body("far", "box", (0.03, 0.03, 0.03), 0.3, position=(1.0, 0.0, 1.0))
+    assert human.grasp(far, "right") is False and human.holding("right") is None
+    sim.close()
+
+
+def test_a_pushing_box_displaces_the_forearm_without_teleporting():
+    sim, human = make()
+    row = human.link_names.index("forearm_right")
+    start = human.link_positions()
+    fx, fy, fz = start[row]
+    x0 = fx + 0.12          # in front of the forearm; the person faces +x
+    pusher = sim.create_body("pusher", "box", (0.04, 0.06, 0.06), 20.0, position=(x0, fy, fz))
+    drive = sim.create_fixed_constraint(pusher, -1, None, child_pivot=(x0, fy, fz),
+                                        max_force=500.0)
+    prev, max_jump, touched = start.copy(), 0.0, False
+    for k in range(int(1.0 / DT)):
+        x = x0 - 0.3 * (k + 1) * DT     # 0.3 m/s towards -x, into the forearm
+        sim.move_constraint(drive, (x, fy, fz))
+        human.update(sim.time, DT)
+        for _ in range(SUBSTEPS):
+            sim.step()
+            now = human.link_positions()
+            max_jump = max(max_jump, float(np.abs(now - prev).max()))
+            prev = now
+            touched = touched or bool(sim.contacts(pusher, human.body_id))
+    moved = human.link_positions()[row] - start[row]
+    assert touched
+    assert moved[0] < -0.05                       # pushed backwards, measurably
+    assert max_jump < 0.01                        # no link jumps > 1 cm in one 2 ms step
+    assert np.linalg.norm(human.link_positions()[0] - start[0]) < 0.02   # pelvis held
+    sim.close()
+
+
+def test_walk_follows_the_path_at_the_commanded_speed():
+    sim, human = make()
+    program = Walk([(1.0, 0.0), (1.0, 1.0)], speed=1.0)
+    human.set_program(program)
+    track = []
+    run(sim, human, 3.0, each=lambda: track.append(human.link_positions()[0, :2].copy()))
+    track = np.array(track)
+    assert program.phase == "done"
+    assert track[-1] == pytest.approx([1.0, 1.0], abs=0.05)
+    # speed along the path between 0.5 s and 1.5 s (after the start ramp)
+    a, b = int(0.5 / DT), int(1.5 / DT)
+    path_len = np.sum(np.linalg.norm(np.diff(track[a:b + 1], axis=0), axis=1))
+    assert path_len / (b - a) / DT == pytest.approx(1.0, rel=0.2)
+    # never off the path by more than 5 cm (corner cut bounded by the turn)
+    off = np.minimum(np.abs(track[:, 1]) + np.maximum(track[:, 0] - 1.0, 0),
+                     np.abs(track[:, 0] - 1.0))
+    assert off.max() < 0.05
+    _, yaw = human.root_target
+    assert yaw == pytest.approx(np.pi / 2, abs=0.05)
+    sim.close()
+
+
+def test_two_sims_do_not_affect_each_other():
+    sim_a, walker = make()
+    sim_b, idle_b = make()
+    sim_c, idle_c = make()
+    walker.set_program(Walk([(2.0, 0.0)], speed=1.0))
+    idle_b.set_program(Idle(0.01, 2.0, rng=np.random.default_rng(7)))
+    idle_c.set_program(Idle(0.01, 2.0, rng=np.random.default_rng(7)))
+    for _ in range(60):
+        for sim, h in ((sim_a, walker), (sim_b, idle_b), (sim_c, idle_c)):
+            h.update(sim.time, DT)
+            sim.step(SUBSTEPS)
+    assert walker.link_positions()[0, 0] > 0.5
+    np.testing.assert_array_equal(idle_b.link_positions(), idle_c.link_positions())
+    assert np.abs(idle_b.link_positions()[0, :2]).max() < 1e-3
+    for sim in (sim_a, sim_b, sim_c):
+        sim.close()
+
+
+def test_reset_after_restore_returns_to_the_start():
+    sim, human = make()
+    box = sim.create_body("part", "box", (0.03, 0.03, 0.03), 0.3, position=(0.3, -0.25, 0.75))
+    state = sim.save_state()
+    start = human.link_positions()
+    human.set_program(Reach(human.shoulder_position("right") + (0.35, 0.0, -0.1), "right", 0.5))
+    run(sim, human, 1.0)
+    human.grasp(box, "right")
+    sim.restore_state(state)
+    human.reset()
+    assert human.holding("right") is None and human.phase == "reach"
+    np.testing.assert_allclose(human.link_positions(), start, atol=1e-9)
+    run(sim, human, 0.5)
+    assert np.linalg.norm(human.link_positions() - start) > 0.01   # the program runs again
+    sim.close()
+
+
+def test_velocities_shape_and_custom_body():
+    sim, human = make(body=(1.60, 60.0, "female"))
+    assert human.total_mass == pytest.approx(60.0, rel=0.01)
+    assert human.link_velocities().shape == (15, 3)
+    assert human.hand_link("left") == human.link_names.index("hand_left")
+    with pytest.raises(ValueError):
+        human.hand_link("middle")
+    sim.close()
