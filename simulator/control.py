@@ -5,8 +5,8 @@
     ``POSITION_STEP`` m per unit of ``dx, dy, dz`` (world frame) and rotates by
     ``ROTATION_STEP`` rad per unit about the world x, y, z axes, once per control step;
     at 20 Hz a full-scale action is 0.5 m/s and 2 rad/s. ``gripper`` maps -1 to closed and
-    +1 to open. The target never leads the measured TCP by more than ``MAX_LEAD`` m, so
-    a blocked arm does not wind up.
+    +1 to open. The target never leads the measured TCP by more than ``MAX_LEAD`` m and
+    ``MAX_ROTATION_LEAD`` rad, so a blocked arm does not wind up.
 ``joint_position``, n_joints + 1 values: absolute joint targets, -1 and +1 mapping to
     each joint's lower and upper limit, plus the gripper as above.
 """
@@ -21,6 +21,21 @@ from simulator.robot import Robot
 POSITION_STEP = 0.025  # m per control step at full scale
 ROTATION_STEP = 0.1  # rad per control step at full scale
 MAX_LEAD = 0.05  # m
+MAX_ROTATION_LEAD = 0.2  # rad
+
+
+def limit_rotation_lead(target: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """The target rotation, pulled towards the measured one so that they differ by at most
+    ``MAX_ROTATION_LEAD`` rad (so a blocked or limited wrist does not wind up)."""
+    delta = target @ measured.T
+    angle = np.arccos(np.clip((np.trace(delta) - 1.0) / 2.0, -1.0, 1.0))
+    if angle <= MAX_ROTATION_LEAD:
+        return target
+    axis = np.array([delta[2, 1] - delta[1, 2], delta[0, 2] - delta[2, 0], delta[1, 0] - delta[0, 1]])
+    norm = np.linalg.norm(axis)
+    if norm < 1e-9:  # a half turn: no unique axis, keep the measured rotation
+        return measured
+    return axis_angle_matrix(axis / norm, MAX_ROTATION_LEAD) @ measured
 
 
 class EeDeltaControl:
@@ -38,7 +53,7 @@ class EeDeltaControl:
         self._pos, self._rot = pos.copy(), quat_to_matrix(quat)
 
     def apply(self, action: np.ndarray) -> None:
-        measured, _ = self.robot.ee_pose()
+        measured, measured_quat = self.robot.ee_pose()
         target = self._pos + action[:3] * POSITION_STEP
         lead = target - measured
         dist = np.linalg.norm(lead)
@@ -49,6 +64,7 @@ class EeDeltaControl:
         angle = np.linalg.norm(rotvec)
         if angle > 1e-9:
             self._rot = axis_angle_matrix(rotvec / angle, angle) @ self._rot
+        self._rot = limit_rotation_lead(self._rot, quat_to_matrix(measured_quat))
         self.robot.command_joints(self.robot.inverse_kinematics(self._pos, matrix_to_quat(self._rot)))
         self.robot.command_gripper((action[6] + 1.0) / 2.0)
 

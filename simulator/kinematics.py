@@ -19,6 +19,15 @@ def quat_to_matrix(q) -> np.ndarray:
     ])
 
 
+def quats_to_matrices(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) of unit quaternions (n, 4, xyzw)."""
+    x, y, z, w = q.T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], 1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], 1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], 1)], 1)
+
+
 def matrix_to_quat(m) -> np.ndarray:
     """Unit quaternion (x, y, z, w) of a 3×3 rotation matrix (w >= 0)."""
     m = np.asarray(m)
@@ -46,6 +55,22 @@ def axis_angle_matrix(axis, angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
     return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def rotation_vector(m) -> np.ndarray:
+    """Rotation vector (axis × angle, rad) of a 3×3 rotation matrix."""
+    m = np.asarray(m)
+    cos = np.clip((np.trace(m) - 1.0) / 2.0, -1.0, 1.0)
+    angle = np.arccos(cos)
+    axis = np.array([m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1]])
+    if angle < 1e-7:
+        return axis / 2.0
+    if np.pi - angle < 1e-6:  # half turn: axis from the symmetric part
+        diag = np.sqrt(np.maximum((np.diag(m) + 1.0) / 2.0, 0.0))
+        signs = np.sign(np.array([1.0, m[0, 1] + m[1, 0], m[0, 2] + m[2, 0]]))
+        signs[signs == 0] = 1.0
+        return diag * signs * angle
+    return axis * (angle / (2.0 * np.sin(angle)))
 
 
 def transform(position, quaternion) -> np.ndarray:

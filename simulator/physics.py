@@ -136,6 +136,7 @@ class Sim:
         if not time_step > 0:
             raise SimError(f"time_step must be positive, got {time_step!r}")
         self.time_step = float(time_step)
+        self.gravity = float(gravity)
         self.gui = bool(gui)
         with _silenced_stdout():
             self._client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
@@ -148,6 +149,8 @@ class Sim:
             self._client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
         self._bodies: dict[str, int] = {}
         self._names: dict[int, str] = {}
+        self._pre_step: list = []
+        self._post_step: list = []
         self.steps = 0
         self.time = 0.0
 
@@ -287,12 +290,27 @@ class Sim:
         self._client.removeBody(body)
 
     # ------------------------------------------------------------------ stepping
+    def add_pre_step(self, callback) -> None:
+        """Call ``callback()`` before every physics step (e.g. a joint drive that computes
+        torques from the current state). Callbacks run in the order they were added."""
+        self._pre_step.append(callback)
+
+    def add_post_step(self, callback) -> None:
+        """Call ``callback()`` after every physics step (e.g. a monitor reading contacts)."""
+        self._post_step.append(callback)
+
     def step(self, n: int = 1) -> None:
-        """Advance the world by ``n`` fixed physics steps."""
+        """Advance the world by ``n`` fixed physics steps, running the step callbacks."""
+        step = self._client.stepSimulation
+        pre, post = self._pre_step, self._post_step
         for _ in range(int(n)):
-            self._client.stepSimulation()
-        self.steps += int(n)
-        self.time = self.steps * self.time_step
+            for callback in pre:
+                callback()
+            step()
+            self.steps += 1
+            self.time = self.steps * self.time_step
+            for callback in post:
+                callback()
 
     def save_state(self) -> int:
         """Save the full dynamic state in memory; returns a handle for :meth:`restore_state`."""
@@ -399,6 +417,35 @@ class Sim:
             targetVelocities=[[0.0, 0.0, 0.0] for _ in joints],
             positionGains=[position_gain] * len(joints), velocityGains=[velocity_gain] * len(joints),
             forces=[[float(t)] * 3 for t in max_torques])
+
+    def free_joints(self, body: int, spherical: Sequence[int], revolute: Sequence[int]) -> None:
+        """Switch off the default joint motors so the joints move only under torques."""
+        if spherical:
+            self._client.setJointMotorControlMultiDofArray(
+                body, list(spherical), pybullet.POSITION_CONTROL,
+                targetPositions=[[0.0, 0.0, 0.0, 1.0]] * len(spherical),
+                positionGains=[0.0] * len(spherical), velocityGains=[0.0] * len(spherical),
+                forces=[[0.0, 0.0, 0.0]] * len(spherical))
+        if revolute:
+            self.velocity_control(body, revolute, [0.0] * len(revolute), [0.0] * len(revolute))
+
+    def spherical_joint_arrays(self, body: int, joints: Sequence[int]
+                               ) -> tuple[np.ndarray, np.ndarray]:
+        """Spherical joint rotations (n, 4, xyzw) and angular velocities (n, 3, rad/s, in
+        the child link's frame)."""
+        states = self._client.getJointStatesMultiDof(body, joints)
+        return (np.array([s[0] for s in states]), np.array([s[1] for s in states]))
+
+    def apply_joint_torques(self, body: int, spherical: Sequence[int], spherical_torques,
+                            revolute: Sequence[int], revolute_torques) -> None:
+        """Apply joint torques for the next step: (n, 3) N·m in the child frames of the
+        spherical joints and (m,) N·m on the revolute joints."""
+        if len(spherical):
+            self._client.setJointMotorControlMultiDofArray(
+                body, spherical, pybullet.TORQUE_CONTROL, forces=np.asarray(spherical_torques).tolist())
+        if len(revolute):
+            self._client.setJointMotorControlArray(body, revolute, pybullet.TORQUE_CONTROL,
+                                                   forces=np.asarray(revolute_torques).tolist())
 
     def link_state(self, body: int, link: int, velocity: bool = False):
         """World pose of a link frame (the URDF link frame) and optionally its velocity.
@@ -620,6 +667,15 @@ class Sim:
                 if velocity:
                     vel[i] = s[6]
         return pos, vel
+
+
+    def link_frames(self, body: int, links: Sequence[int]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Link frame positions (n, 3, m), orientations (n, 4, xyzw) and centres of mass
+        (n, 3, m), world frame, for non-base links, in one batched call."""
+        states = self._client.getLinkStates(body, list(links), computeForwardKinematics=1)
+        return (np.array([s[4] for s in states]), np.array([s[5] for s in states]),
+                np.array([s[0] for s in states]))
 
 
 def _capsule_like(shape: str, size: Sequence[float], length_key: str) -> dict:

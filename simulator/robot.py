@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from simulator.errors import SpecError
-from simulator.kinematics import KinematicChain, quat_to_matrix
+from simulator.kinematics import KinematicChain, quat_to_matrix, rotation_vector
 from simulator.physics import Sim
 from simulator.spec.robot import RobotSpec
 
 log = logging.getLogger(__name__)
+
+IK_DAMPING = 0.02  # damped-least-squares damping (m, rad): keeps steps bounded near singularities
 
 
 class Robot:
@@ -135,19 +137,32 @@ class Robot:
         full = self._full_q(self.joint_state()[0] if q is None else q)
         return self.sim.mass_matrix(self.body, full)[np.ix_(self._arm_cols, self._arm_cols)]
 
-    def inverse_kinematics(self, position, orientation=None, iterations: int = 50) -> np.ndarray:
-        """Arm joint positions (rad) that put the TCP at ``position`` (m) and, if given,
-        ``orientation`` (quaternion), within the joint limits, seeded at the current pose."""
-        n = len(self.movable)
-        lower = np.full(n, -np.pi * 2)
-        upper = np.full(n, np.pi * 2)
-        lower[self._arm_cols], upper[self._arm_cols] = self.lower, self.upper
-        rest = self.movable_state()[0]
-        rest[self._arm_cols] = self.home
-        q = self.sim.inverse_kinematics(self.body, self.ee_link, position, orientation,
-                                        lower=lower, upper=upper, ranges=upper - lower, rest=rest,
-                                        max_iterations=iterations)
-        return np.clip(q[self._arm_cols], self.lower, self.upper)
+    def inverse_kinematics(self, position, orientation=None, iterations: int = 8,
+                           seed=None, tolerance: float = 1e-4) -> np.ndarray:
+        """Arm joint positions (rad) that put the TCP at ``position`` (m, world) and, if
+        given, ``orientation`` (quaternion xyzw), within the joint limits.
+
+        Damped least squares on the world-frame Jacobian, started from ``seed`` (default:
+        the last commanded joint positions), so successive solutions move the joints as
+        little as possible and a redundant arm does not wander in its null space. Stops
+        when the pose error is below ``tolerance`` (m and rad) or after ``iterations``.
+        """
+        q = self._q_target.copy() if seed is None else np.asarray(seed, dtype=float).copy()
+        target_rot = None if orientation is None else quat_to_matrix(orientation)
+        for _ in range(iterations):
+            pos, quat = self.forward_kinematics(q)
+            error = np.asarray(position, dtype=float) - pos
+            jac = self.jacobian(q)
+            if target_rot is not None:
+                error = np.concatenate([error, rotation_vector(target_rot @ quat_to_matrix(quat).T)])
+            else:
+                jac = jac[:3]
+            if np.linalg.norm(error) < tolerance:
+                break
+            damping = IK_DAMPING ** 2 * np.eye(len(error))
+            q = np.clip(q + jac.T @ np.linalg.solve(jac @ jac.T + damping, error),
+                        self.lower, self.upper)
+        return q
 
     def _full_q(self, q) -> np.ndarray:
         full = self.movable_state()[0]

@@ -12,9 +12,10 @@ Physics. Masses, lengths and radii come from :mod:`simulator.anthropometry`. Eac
 contact stiffness is its primary region's spring constant k (N/m), its contact damping
 d = 2 ζ sqrt(k m_H) with the region's effective mass m_H and ζ = ``damping_ratio``.
 The pelvis is held to the world by a fixed constraint of bounded force (default twice the
-body weight) that the motion programs move; joints are position-controlled with bounded
-torques (:data:`JOINT_TORQUE`), so a robot can push a limb away and the person is never
-teleported.
+body weight) that the motion programs move; joints are driven by an explicit PD law with
+bounded torques (:data:`JOINT_TORQUE`, :mod:`simulator.human.joint_drive`), so a robot can
+push a limb away and the person is never teleported. The drive runs before every physics
+step (registered with :meth:`Sim.add_pre_step`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ import numpy as np
 from simulator.anthropometry import LINK_NAMES, segment_table
 from simulator.bodymodel import load_body_model
 from simulator.human.arm_ik import ArmSolution, quat_to_matrix, solve_arm
+from simulator.human.gravity import GravityCompensation
+from simulator.human.joint_drive import JointDrive
 from simulator.human.layout import (BUILD_ORDER, DEFAULT_AREA, ELBOW_REST, HAND_AREA,
                                     JOINT_LIMITS, JOINT_TORQUE, REGIONS, REVOLUTE, SIDES, SKIN,
                                     SPHERICAL, HumanLink, capsule, joints, segment_name)
@@ -70,8 +73,53 @@ class Human:
         self._rev_torque = [JOINT_TORQUE[segment_name(n)] for n in REVOLUTE]
         self._held: dict[str, tuple[int, int]] = {}
         self.program = None
+        self._drive = JointDrive(sim, self.body_id, self._sph, self._rev, self._sph_torque,
+                                 self._rev_torque, *self._joint_inertias())
+        self._gravity = self._gravity_compensation()
         self._neutral_targets()
         self._apply(force=True)
+        sim.add_pre_step(self._drive.apply)
+
+    def _gravity_compensation(self) -> GravityCompensation:
+        layout = joints(self.table)
+
+        def beyond(name):
+            kids = [n for n, j in layout.items() if j.parent == name]
+            return [name] + [d for k in kids for d in beyond(k)]
+
+        limbs = [l for l in self.links if l.index >= 0]
+        carried = {self._index[n]: {self._index[d] for d in beyond(n)} for n in layout}
+        return GravityCompensation(self.sim, self.body_id, [l.index for l in limbs],
+                                   [l.mass for l in limbs], self._sph, self._rev, carried,
+                                   [layout[n].axis for n in REVOLUTE])
+
+    def _joint_inertias(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per joint axis, the smaller of the moments of inertia (kg·m²) of the two links
+        the joint acts on, about the joint, in the neutral pose (capsules as solid
+        cylinders; the held pelvis counts as infinite). A torque acts on both links, so
+        this bounds the drive gains for stability (:mod:`simulator.human.joint_drive`).
+        Returns (n_spherical, 3) about the link's x, y, z axes and (n_revolute,) about
+        each revolute joint's axis."""
+        layout = joints(self.table)
+        coms = {n: c for n, c in zip(LINK_NAMES, self.link_positions())}
+
+        def moments(name, pivot):
+            if name == "pelvis":
+                return np.full(3, np.inf)
+            seg = self.table[name]
+            axial = seg.mass * seg.radius ** 2 / 2
+            transverse = seg.mass * (3 * seg.radius ** 2 + seg.length ** 2) / 12
+            d = coms[name] - pivot
+            own = np.array([transverse, transverse, axial])
+            return own + seg.mass * (np.dot(d, d) - d * d)
+
+        def axes(name):
+            pivot = self.sim.link_state(self.body_id, self._index[name])[0]
+            return np.minimum(moments(name, pivot), moments(layout[name].parent, pivot))
+
+        spherical = np.array([axes(n) for n in SPHERICAL])
+        revolute = np.array([axes(n)[int(np.argmax(np.abs(layout[n].axis)))] for n in REVOLUTE])
+        return spherical, revolute
 
     # ------------------------------------------------------------------ building
     def _build(self, position, yaw: float) -> int:
@@ -113,7 +161,8 @@ class Human:
             else:
                 area = DEFAULT_AREA[segname]
             self.sim.change_dynamics(self.body_id, idx, contactStiffness=k, contactDamping=d,
-                                     lateralFriction=0.8, jointDamping=0.5)
+                                     lateralFriction=0.8, jointDamping=0.0,
+                                     linearDamping=0.0, angularDamping=0.0)
             if segname in JOINT_LIMITS:
                 lo, hi = JOINT_LIMITS[segname]
                 self.sim.change_dynamics(self.body_id, idx, jointLowerLimit=lo, jointUpperLimit=hi)
@@ -241,10 +290,9 @@ class Human:
         self._dirty = True
 
     def _apply(self, force: bool = False) -> None:
+        self._drive.bias_s, self._drive.bias_r = self._gravity.torques()
         if self._dirty or force:
-            self.sim.spherical_position_control(self.body_id, self._sph, self._sph_targets,
-                                                self._sph_torque)
-            self.sim.position_control(self.body_id, self._rev, self._rev_targets, self._rev_torque)
+            self._drive.set_targets(self._sph_targets, self._rev_targets)
             self._dirty = False
         if self._root_dirty or force:
             self.sim.move_constraint(self._root, self._root_pivot(self._root_xy, self._yaw),

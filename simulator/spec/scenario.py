@@ -81,6 +81,9 @@ class MotionSpec:
                                      check=positive)
     close_radius: float = spec_field(0.06, unit="m", doc="handover: part-to-palm distance "
                                      "at which the hand closes", check=positive)
+    hold_time: float = spec_field(1.0, unit="s", doc="handover: how long the closed hand stays "
+                                  "still (for the giver to let go) before withdrawing",
+                                  check=non_negative)
     speed: float = spec_field(0.3, unit="m/s", doc="hand speed (reach, handover) or gait speed "
                               "(walk)", check=positive)
     path: tuple[Vec2, ...] = spec_field((), unit="m", doc="walk: waypoints (x, y)")

@@ -53,7 +53,8 @@ class HandoverTask:
                                         object_position=self.part_position, object_id=self.part,
                                         wait_timeout=motion.wait_timeout,
                                         close_radius=motion.close_radius, speed=motion.speed,
-                                        start_delay=motion.start_delay))
+                                        start_delay=motion.start_delay,
+                                        close_time=motion.hold_time))
         self.phase = "approach"
         self.dropped = False
 
