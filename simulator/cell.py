@@ -1,7 +1,8 @@
 """A collaboration cell: the physics world with its robot, person, fixtures and parts.
 
-The cell builds everything a :class:`~simulator.spec.scenario.ScenarioSpec` describes,
-saves the initial physics state, and restores it on every reset (nothing is nudged).
+The cell builds everything a :class:`~simulator.spec.scenario.ScenarioSpec` describes. A
+reset empties the world and builds it again (about 40 ms), which makes every episode with
+the same seed bit-identical, the first one included; nothing is nudged into place.
 """
 from __future__ import annotations
 
@@ -34,23 +35,31 @@ class Cell:
 
     def __init__(self, spec: ScenarioSpec, robot_spec: RobotSpec, robot_folder: Path,
                  gui: bool = False) -> None:
-        self.spec = spec
+        self.spec, self._robot_spec, self._robot_folder = spec, robot_spec, Path(robot_folder)
         phys = spec.physics
         self.sim = Sim(time_step=phys.time_step, gravity=phys.gravity, gui=gui,
                        solver_iterations=phys.solver_iterations)
+        self._build()
+
+    def _build(self) -> None:
+        spec = self.spec
         self.floor = self.sim.load_urdf("floor", "plane.urdf", fixed_base=True)
         self.bodies: dict[str, int] = {}
         for body in spec.fixtures + spec.objects:
             self.bodies[body.name] = self._create(body)
         placement = spec.robot
-        self.robot = Robot(self.sim, robot_spec, robot_folder, "robot", placement.position,
-                           math.radians(placement.yaw_deg))
+        self.robot = Robot(self.sim, self._robot_spec, self._robot_folder, "robot",
+                           placement.position, math.radians(placement.yaw_deg))
         self.robot.reset()
         h = spec.human
         self.human = Human(self.sim, "human", body=h.body, position=h.position,
                            yaw=math.radians(h.yaw_deg), handedness=h.handedness)
         self.fixed_bodies = [self.floor] + [self.bodies[b.name] for b in spec.fixtures]
-        self._initial_state = self.sim.save_state()
+
+    def rebuild(self) -> None:
+        """Empty the world and build the scenario again (the start of every episode)."""
+        self.sim.reset_world()
+        self._build()
 
     def _create(self, body: BodySpec) -> int:
         quat = self.sim.quaternion_from_euler((0.0, 0.0, math.radians(body.yaw_deg)))
@@ -58,10 +67,6 @@ class Cell:
                                    body.position, quat, body.color)
         self.sim.change_dynamics(bid, -1, lateralFriction=body.friction)
         return bid
-
-    def restore(self) -> None:
-        """Return the world to the state saved right after building."""
-        self.sim.restore_state(self._initial_state)
 
     def close(self) -> None:
         self.sim.close()

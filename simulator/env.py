@@ -78,9 +78,10 @@ class CellEnv(gymnasium.Env):
         self.metadata = {**self.metadata, "render_fps": int(round(spec.physics.control_rate))}
         self.cell = Cell(spec, catalogue.load_robot(spec.robot.id),
                          catalogue.robot_folder(spec.robot.id), gui=gui)
-        self.robot, self.human, self.sim = self.cell.robot, self.cell.human, self.cell.sim
-        self.control = make_control(control, self.robot)
-        self.task = make_task(spec.task.kind, spec, self.cell)
+        self.sim = self.cell.sim
+        self._control_name = control
+        self._started = False
+        self._bind()
         self.substeps = spec.physics.substeps
         self.dt = self.substeps * spec.physics.time_step
         self.max_steps = int(round(spec.task.max_duration / self.dt))
@@ -91,6 +92,16 @@ class CellEnv(gymnasium.Env):
         self.observation_space = self._observation_space()
         self._steps = 0
         self._rng = np.random.default_rng()
+
+    def _bind(self) -> None:
+        """(Re)attach the parts that live in the cell's current world."""
+        self.robot, self.human = self.cell.robot, self.cell.human
+        self.control = make_control(self._control_name, self.robot)
+        self.task = make_task(self.scenario.task.kind, self.scenario, self.cell)
+
+    def _rebuild(self) -> None:
+        self.cell.rebuild()
+        self._bind()
 
     # ------------------------------------------------------------------ spaces
     def _observation_space(self) -> spaces.Dict:
@@ -127,9 +138,9 @@ class CellEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._rng = self.np_random  # the one generator every part of the episode draws from
-        self.cell.restore()
-        self.robot.reset()
-        self.human.reset()
+        if self._started:
+            self._rebuild()  # a fresh world: bit-identical episodes for the same seed
+        self._started = True
         self.task.reset(self._rng)
         self.control.reset()
         self._steps = 0
