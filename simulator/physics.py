@@ -542,6 +542,14 @@ class Sim:
                                                   zero)
         return np.asarray(lin), np.asarray(ang)
 
+    def inverse_dynamics(self, body: int, q, qd, qdd) -> np.ndarray:
+        """Joint torques (N·m, or N for prismatic joints) that produce accelerations
+        ``qdd`` at state (``q``, ``qd``) under gravity, over all movable joints of a
+        fixed-base body."""
+        return np.asarray(self._client.calculateInverseDynamics(
+            body, np.asarray(q, float).tolist(), np.asarray(qd, float).tolist(),
+            np.asarray(qdd, float).tolist()))
+
     def mass_matrix(self, body: int, q) -> np.ndarray:
         """Joint-space mass matrix M(q) (kg·m² for revolute joints) over movable joints."""
         return np.asarray(self._client.calculateMassMatrix(body, list(map(float, q))))

@@ -14,6 +14,7 @@ import numpy as np
 from simulator.errors import SpecError
 from simulator.kinematics import KinematicChain, quat_to_matrix, rotation_vector
 from simulator.physics import Sim
+from simulator.robot_drive import JointImpedance
 from simulator.spec.robot import RobotSpec
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,18 @@ class Robot:
             sim.change_dynamics(self.body, f, lateralFriction=1.5, spinningFriction=0.002)
         self._q_target = self.home.copy()
         self._finger_target = spec.gripper.open if spec.gripper else 0.0
+        sim.free_joints(self.body, [], self.movable)
+        efforts = np.zeros(len(self.movable))
+        speeds = np.zeros(len(self.movable))
+        efforts[self._arm_cols], speeds[self._arm_cols] = self.max_effort, self.max_velocity
+        self._finger_cols = [self.movable.index(f) for f in self.fingers]
+        if spec.gripper:
+            efforts[self._finger_cols] = spec.gripper.force
+            speeds[self._finger_cols] = spec.gripper.speed
+        prismatic = [sim.joint_info(self.body, j).kind == "prismatic" for j in self.movable]
+        self.drive = JointImpedance(sim, self.body, self.movable, efforts, speeds, prismatic,
+                                    bandwidth=spec.joint_bandwidth)
+        sim.add_pre_step(self.drive.apply)
 
     def _joint(self, by_name, name: str, key: str) -> int:
         if name not in by_name:
@@ -86,7 +99,7 @@ class Robot:
             self.sim.reset_joints(self.body, self.fingers, [width] * len(self.fingers))
             self._finger_target = width
         self._q_target = q.copy()
-        self.apply_commands()
+        self.drive.reset(self.movable_state()[0])
 
     def joint_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Arm joint positions (rad) and velocities (rad/s)."""
@@ -185,12 +198,10 @@ class Robot:
         return self._q_target.copy()
 
     def apply_commands(self) -> None:
-        """Send the current targets to the joint motors (bounded effort and speed)."""
-        self.sim.position_control(self.body, self.arm, self._q_target, self.max_effort,
-                                  position_gain=self.spec.position_gain,
-                                  max_velocities=self.max_velocity)
-        if self.spec.gripper:
-            g = self.spec.gripper
-            self.sim.position_control(self.body, self.fingers, [self._finger_target] * len(self.fingers),
-                                      [g.force] * len(self.fingers), position_gain=0.2,
-                                      max_velocities=[g.speed] * len(self.fingers))
+        """Hand the current targets to the joint drive and refresh its model (once per
+        control step; the drive then runs before every physics step)."""
+        target = self.movable_state()[0]
+        target[self._arm_cols] = self._q_target
+        target[self._finger_cols] = self._finger_target
+        self.drive.set_target(target)
+        self.drive.update_model()

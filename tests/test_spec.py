@@ -28,7 +28,7 @@ def test_handover_round_trips_through_plain_data():
     spec, _ = catalogue.load_scenario("handover")
     assert from_mapping(ScenarioSpec, to_mapping(spec)) == spec
     assert spec.gym_id == "cobotsim/Handover-v0"
-    assert spec.physics.substeps == 24
+    assert spec.physics.substeps == 12
 
 
 def test_every_key_is_documented():

@@ -54,8 +54,9 @@ class RobotSpec:
     payload: float = spec_field(unit="kg", doc="rated payload", check=non_negative)
     max_tcp_speed: float = spec_field(unit="m/s", doc="maximum Cartesian TCP speed", check=positive)
     gripper: GripperSpec | None = spec_field(None, doc="the gripper, or null for none")
-    position_gain: float = spec_field(0.3, doc="joint position-controller gain (pybullet Kp)",
-                                      check=positive)
+    joint_bandwidth: float = spec_field(60.0, unit="rad/s", doc="bandwidth ω of the joint "
+                                        "impedance drive: kp = M_ii·ω², kd = 2·M_ii·ω",
+                                        check=positive)
 
     def __post_init__(self) -> None:
         if len(self.home) != len(self.joints):

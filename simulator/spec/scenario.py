@@ -20,7 +20,7 @@ RGBA = tuple[float, float, float, float]
 class PhysicsSpec:
     """The fixed-step physics and the control rate."""
 
-    time_step: float = spec_field(1.0 / 480.0, unit="s", doc="physics step", check=positive)
+    time_step: float = spec_field(1.0 / 240.0, unit="s", doc="physics step", check=positive)
     control_rate: float = spec_field(20.0, unit="Hz", doc="env steps per simulated second",
                                      check=positive)
     gravity: float = spec_field(-9.81, unit="m/s²", doc="z component of gravity")
