@@ -157,7 +157,7 @@ class CellEnv(gymnasium.Env):
             return self._end("policy_error", error)
         action = np.clip(action, self.action_space.low, self.action_space.high)
         self.control.apply(action)
-        self.robot.apply_commands()
+        self.robot.apply_commands(self.dt)
         self.human.update(self.sim.time, self.dt)
         self.sim.step(self.substeps)
         self._steps += 1

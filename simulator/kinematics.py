@@ -58,19 +58,16 @@ def axis_angle_matrix(axis, angle: float) -> np.ndarray:
 
 
 def rotation_vector(m) -> np.ndarray:
-    """Rotation vector (axis × angle, rad) of a 3×3 rotation matrix."""
-    m = np.asarray(m)
-    cos = np.clip((np.trace(m) - 1.0) / 2.0, -1.0, 1.0)
-    angle = np.arccos(cos)
-    axis = np.array([m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1]])
-    if angle < 1e-7:
-        return axis / 2.0
-    if np.pi - angle < 1e-6:  # half turn: axis from the symmetric part
-        diag = np.sqrt(np.maximum((np.diag(m) + 1.0) / 2.0, 0.0))
-        signs = np.sign(np.array([1.0, m[0, 1] + m[1, 0], m[0, 2] + m[2, 0]]))
-        signs[signs == 0] = 1.0
-        return diag * signs * angle
-    return axis * (angle / (2.0 * np.sin(angle)))
+    """Rotation vector (axis × angle, rad, angle in [0, π]) of a 3×3 rotation matrix.
+
+    Goes through the quaternion (:func:`matrix_to_quat`, stable for every angle) and
+    ``θ = 2·atan2(|v|, w)``, so it keeps full precision near 0 and near a half turn."""
+    q = matrix_to_quat(m)
+    v, w = q[:3], q[3]
+    norm = np.linalg.norm(v)
+    if norm < 1e-12:
+        return 2.0 * v  # tiny angle: θ·axis ≈ 2·v
+    return v * (2.0 * np.arctan2(norm, w) / norm)
 
 
 def transform(position, quaternion) -> np.ndarray:

@@ -197,11 +197,12 @@ class Robot:
     def joint_target(self) -> np.ndarray:
         return self._q_target.copy()
 
-    def apply_commands(self) -> None:
-        """Hand the current targets to the joint drive and refresh its model (once per
-        control step; the drive then runs before every physics step)."""
+    def apply_commands(self, duration: float = 0.0) -> None:
+        """Hand the current targets to the joint drive, to be reached over ``duration``
+        seconds (the control period; 0: at full joint speed), and refresh its model. Call
+        once per control step; the drive then runs before every physics step."""
         target = self.movable_state()[0]
         target[self._arm_cols] = self._q_target
         target[self._finger_cols] = self._finger_target
-        self.drive.set_target(target)
+        self.drive.set_target(target, duration)
         self.drive.update_model()

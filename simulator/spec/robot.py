@@ -55,7 +55,7 @@ class RobotSpec:
     max_tcp_speed: float = spec_field(unit="m/s", doc="maximum Cartesian TCP speed", check=positive)
     gripper: GripperSpec | None = spec_field(None, doc="the gripper, or null for none")
     joint_bandwidth: float = spec_field(60.0, unit="rad/s", doc="bandwidth ω of the joint "
-                                        "impedance drive: kp = M_ii·ω², kd = 2·M_ii·ω",
+                                        "impedance drive: τ = b + M·(ω²·e + 2ω·ė)",
                                         check=positive)
 
     def __post_init__(self) -> None:
