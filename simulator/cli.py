@@ -22,17 +22,22 @@ def _run(args) -> int:
 
     from simulator.env import CellEnv
     from simulator.policies import make_policy
-    from simulator.runner import run_episode
+    from simulator.runner import run_episode, trace_name
 
     env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None)
     try:
         policy = make_policy(args.policy, env)
         out = Path(args.out)
+        seeds = range(args.seed, args.seed + args.episodes)
+        taken = [p for s in seeds if (p := out / "traces" / f"{trace_name(env.scenario.id, args.policy, s)}.h5").exists()]
+        if taken and not args.overwrite:
+            raise FileExistsError(f"{len(taken)} trace(s) exist already, e.g. {taken[0]}; nothing "
+                                  "was run. Pass --overwrite to replace them or choose another --out")
         print(f"cobotsim run {env.scenario.id} ({env.scenario.gym_id}) robot={env.scenario.robot.id} "
               f"policy={args.policy} seeds {args.seed}..{args.seed + args.episodes - 1}")
         results = []
-        for k in range(args.episodes):
-            r = run_episode(env, policy, args.seed + k, out, args.policy, video=args.video,
+        for seed in seeds:
+            r = run_episode(env, policy, seed, out, args.policy, video=args.video,
                             overwrite=args.overwrite)
             results.append(r)
             extra = f"  error: {r.error}" if r.error else ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from simulator.errors import ConfigError
 from simulator.kinematics import axis_angle_matrix, matrix_to_quat, quat_to_matrix
 from simulator.robot import Robot
 
@@ -98,5 +99,5 @@ CONTROLS = {c.name: c for c in (EeDeltaControl, JointPositionControl)}
 
 def make_control(name: str, robot: Robot):
     if name not in CONTROLS:
-        raise ValueError(f"unknown control mode {name!r}; allowed: {', '.join(CONTROLS)}")
+        raise ConfigError(f"unknown control mode {name!r}; allowed: {', '.join(CONTROLS)}")
     return CONTROLS[name](robot)

@@ -28,6 +28,7 @@ ended normally, ``policy_error`` or ``sim_error`` when it ended on a fault.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 import gymnasium
@@ -37,6 +38,7 @@ from gymnasium import spaces
 from simulator import catalogue
 from simulator.cell import Cell
 from simulator.control import make_control
+from simulator.errors import ConfigError
 from simulator.tasks import make_task
 from simulator.version import __version__
 
@@ -63,16 +65,18 @@ class CellEnv(gymnasium.Env):
                  control: str = "ee_delta", render_mode: str | None = None,
                  render_size: tuple[int, int] = (480, 360), gui: bool = False) -> None:
         spec, self.spec_text = catalogue.load_scenario(scenario)
+        self.overrides: dict[str, str] = {}  # changes to the file's spec, kept in the trace
         # ``self.spec`` belongs to Gymnasium (its EnvSpec); the scenario is ``self.scenario``
         if robot is not None and robot != spec.robot.id:
             from dataclasses import replace
             catalogue.robot_folder(robot)  # an unknown name lists the known robots
             if robot not in spec.robots:
-                raise ValueError(f"scenario {spec.id!r} does not support robot {robot!r}; "
-                                 f"supported: {', '.join(spec.robots)}")
+                raise ConfigError(f"scenario {spec.id!r} does not support robot {robot!r}; "
+                                  f"supported: {', '.join(spec.robots)}")
             spec = replace(spec, robot=replace(spec.robot, id=robot))
+            self.overrides["robot.id"] = robot
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
+            raise ConfigError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
         self.scenario = spec
         self.render_mode, self.render_size = render_mode, tuple(render_size)
         self.metadata = {**self.metadata, "render_fps": int(round(spec.physics.control_rate))}
@@ -202,7 +206,8 @@ class CellEnv(gymnasium.Env):
                 "control": self.control.name, "scenario_spec": self.spec_text,
                 "software_version": __version__, "control_rate": self.scenario.physics.control_rate,
                 "physics_time_step": self.scenario.physics.time_step,
-                "human_body": self.scenario.human.body}
+                "human_body": self.scenario.human.body,
+                "overrides": json.dumps(self.overrides, sort_keys=True)}
 
     def trace_units(self) -> dict:
         return {"/time": "s", "/robot/q": "rad", "/robot/qd": "rad/s", "/robot/ee_pos": "m",

@@ -10,6 +10,13 @@ class DataError(CobotsimError, ValueError):
     """A reference data file (CSV in ``data/``) is malformed."""
 
 
+INCONSISTENT = object()  # ``found`` of a SpecError about a combination of keys
+
+
+class ConfigError(CobotsimError, ValueError):
+    """A run was configured with something the chosen scenario, robot or env cannot do."""
+
+
 class SpecError(CobotsimError, ValueError):
     """A robot or scenario file is malformed.
 
@@ -23,7 +30,10 @@ class SpecError(CobotsimError, ValueError):
     def __init__(self, file: str, key: str, found, expected: str) -> None:
         self.file, self.key, self.found, self.expected = str(file), key, found, expected
         where = f"{file}: {key}" if key else str(file)
-        super().__init__(f"{where}: found {found!r}; expected {expected}")
+        if found is INCONSISTENT:
+            super().__init__(f"{where}: {expected}")
+        else:
+            super().__init__(f"{where}: found {found!r}; expected {expected}")
 
 
 class UnknownNameError(CobotsimError, KeyError):

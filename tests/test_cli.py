@@ -46,9 +46,12 @@ def test_existing_traces_are_never_overwritten(tmp_path, capsys):
     assert main(["run", "handover", "--out", str(tmp_path)]) == 0
     path = next((tmp_path / "traces").glob("*.h5"))
     before = path.read_bytes()
-    assert main(["run", "handover", "--out", str(tmp_path)]) == 2
-    assert "exists" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["run", "handover", "--seed", "0", "--episodes", "2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "exist already" in err and "--overwrite" in err and "nothing was run" in err
     assert path.read_bytes() == before
+    assert len(list((tmp_path / "traces").glob("*.h5"))) == 1  # seed 1 was not run either
 
 
 def test_video_is_written_next_to_the_trace(tmp_path):
@@ -60,6 +63,12 @@ def test_video_is_written_next_to_the_trace(tmp_path):
     cap.release()
     trace = read_trace(next((tmp_path / "traces").glob("*.h5")))
     assert frames == trace.attrs["n_steps"] + 1  # the reset frame plus one per step
+
+
+def test_unknown_policy_is_a_clear_error(capsys):
+    assert main(["run", "handover", "--policy", "telepathy", "--out", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown policy 'telepathy'" in err and "scripted" in err
 
 
 def test_unknown_scenario_lists_the_known_ones(capsys):

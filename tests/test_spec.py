@@ -123,3 +123,20 @@ def test_scenario_id_must_match_file_name(tmp_path):
     with pytest.raises(SpecError) as err:
         catalogue.load_scenario(str(path))
     assert err.value.key == "id"
+
+
+@pytest.mark.parametrize("change, key, expected", [
+    (lambda d: d["human"]["motion"].update(program="idle"), "(top level)", "needs human.motion.program 'handover'"),
+    (lambda d: d["human"]["motion"].update(point=None), "human.motion", "needs a point"),
+    (lambda d: d["human"]["motion"].update(program="walk", path=[]), "human.motion", "needs a path"),
+    (lambda d: d["human"].update(body="p99_giant"), "human.body", "p05_female, p50_male, p95_male"),
+])
+def test_cross_key_rules_are_checked_at_load(tmp_path, change, key, expected):
+    import yaml
+    data = _handover_data()
+    change(data)
+    path = _write(tmp_path, yaml.safe_dump(data), "handover.yaml")
+    with pytest.raises(SpecError) as err:
+        load_spec(ScenarioSpec, path)
+    assert err.value.key == key and expected in str(err.value)
+    assert "inconsistent" not in str(err.value)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.control import MAX_LEAD, POSITION_STEP, ROTATION_STEP, limit_rotation_lead
+from simulator.errors import ConfigError
 from simulator.kinematics import axis_angle_matrix, quat_to_matrix, rotation_vector
 
 # TCP pointing at the floor with the fingers closing along world x: a half turn about x,
@@ -166,7 +167,7 @@ def make_scripted(env):
         names = base.human_link_names
         return HandoverScript(base.dt, base.phase_names, names.index(f"hand_{side}"),
                               names.index(f"forearm_{side}"), base.scenario.robot.position)
-    raise ValueError(f"no scripted policy for task kind {kind!r}")
+    raise ConfigError(f"no scripted policy for task kind {kind!r}")
 
 
 SCRIPTED = {"handover": make_scripted}

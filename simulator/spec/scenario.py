@@ -90,12 +90,25 @@ class MotionSpec:
     sway_amplitude: float = spec_field(0.01, unit="m", doc="idle: sway amplitude",
                                        check=non_negative)
 
+    def __post_init__(self) -> None:
+        if self.program in ("reach", "handover") and self.point is None:
+            raise ValueError(f"program {self.program!r} needs a point (x, y, z in m)")
+        if self.program == "walk" and not self.path:
+            raise ValueError("program 'walk' needs a path of at least one (x, y) waypoint")
+
+
+def _known_body(name: str) -> str | None:
+    from simulator.anthropometry import reference_bodies
+    known = sorted(reference_bodies())
+    return None if name in known else f"one of the reference bodies {', '.join(known)}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class HumanSpec:
     """The person in the cell."""
 
-    body: str = spec_field("p50_male", doc="reference body: p05_female, p50_male or p95_male")
+    body: str = spec_field("p50_male", doc="reference body: p05_female, p50_male or p95_male",
+                           check=_known_body)
     position: Vec2 = spec_field((1.0, 0.0), unit="m", doc="standing position (x, y) on the floor")
     yaw_deg: float = spec_field(180.0, unit="deg", doc="facing direction about z (0 faces +x)")
     handedness: Literal["left", "right"] = spec_field("right", doc="dominant hand")
@@ -154,6 +167,9 @@ class ScenarioSpec:
             raise ValueError(f"body names must be unique; repeated: {dupes}")
         if self.task.part not in [b.name for b in self.objects]:
             raise ValueError(f"task.part {self.task.part!r} is not one of the objects {[b.name for b in self.objects]}")
+        if self.task.kind == "handover" and self.human.motion.program != "handover":
+            raise ValueError(f"a handover task needs human.motion.program 'handover', "
+                             f"not {self.human.motion.program!r}")
 
     @property
     def gym_id(self) -> str:

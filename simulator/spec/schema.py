@@ -14,7 +14,7 @@ import types
 import typing
 from typing import Any, Callable, Literal, Union, get_args, get_origin, get_type_hints
 
-from simulator.errors import SpecError
+from simulator.errors import INCONSISTENT, SpecError
 
 _MISSING = dataclasses.MISSING
 
@@ -160,7 +160,7 @@ def from_mapping(cls, data, file: str = "<dict>", prefix: str = ""):
     try:
         return cls(**kwargs)
     except ValueError as exc:  # cross-field checks in __post_init__
-        raise SpecError(file, prefix or "(top level)", "an inconsistent combination", str(exc)) from exc
+        raise SpecError(file, prefix or "(top level)", INCONSISTENT, str(exc)) from exc
 
 
 def to_mapping(obj) -> Any:

@@ -31,7 +31,9 @@ class HandoverTask:
         motion = spec.human.motion
         self.side = spec.human.handedness if motion.side == "dominant" else motion.side
         # the support surface under the part's start: its centre minus half its height
-        self.support_height = self.part_spec.position[2] - self.part_spec.size[-1] / 2.0
+        half = {"box": lambda s: s[2] / 2.0, "cylinder": lambda s: s[1] / 2.0,
+                "sphere": lambda s: s[0]}[self.part_spec.shape](self.part_spec.size)
+        self.support_height = self.part_spec.position[2] - half
         self.phase = "approach"
         self.dropped = False
 
