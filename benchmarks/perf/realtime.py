@@ -6,9 +6,11 @@ Measures the handover scenario with the scripted policy in three configurations:
 ``env``      full env steps with the scripted policy (control, human motion, task);
 ``traced``   the same with HDF5 trace writing on (what ``cobotsim run`` does).
 
-Run ``python -m benchmarks.perf.realtime [--episodes N] [--json FILE]``; the numbers and
-the machine they came from go to docs/performance.md. Timings use
-``time.perf_counter``; the first episode is a warm-up and is not counted.
+Run ``python -m benchmarks.perf.realtime [--episodes N] [--repeat R] [--json FILE]``;
+the numbers and the machine they came from go to docs/performance.md. Timings use
+``time.perf_counter``; the first episode of each configuration is a warm-up and is not
+counted; with ``--repeat`` the whole measurement runs R times and the median real-time
+factor is reported with the range, since shared machines vary from run to run.
 """
 from __future__ import annotations
 
@@ -107,18 +109,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=5, help="measured episodes (plus 1 warm-up)")
     parser.add_argument("--scenario", default="handover")
+    parser.add_argument("--repeat", type=int, default=1, help="repeat the measurement R times")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
-    res = measure(args.episodes, args.scenario)
-    m = res["machine"]
+    runs = [measure(args.episodes, args.scenario) for _ in range(max(1, args.repeat))]
+    m = runs[0]["machine"]
     print(f"machine: {m['cpu']} ({m['cores']} cores), Python {m['python']}, cobotsim {m['cobotsim']}")
+    print(f"{args.scenario}, scripted policy, {args.episodes} episodes per run, {len(runs)} run(s)")
     for name in ("physics", "env", "traced"):
-        r = res[name]
-        rate = f"  {r['env_steps_per_s']:7.1f} env steps/s" if "env_steps_per_s" in r else ""
-        print(f"{name:<8} real-time factor {r['rtf']:6.1f}x  ({r['sim_time_s']:7.1f} s simulated "
-              f"in {r['wall_time_s']:6.2f} s){rate}")
+        rtfs = sorted(r[name]["rtf"] for r in runs)
+        median = rtfs[len(rtfs) // 2]
+        rate = ""
+        if "env_steps_per_s" in runs[0][name]:
+            steps = sorted(r[name]["env_steps_per_s"] for r in runs)[len(runs) // 2]
+            rate = f"  {steps:7.1f} env steps/s"
+        print(f"{name:<8} real-time factor {median:6.1f}x  (range {rtfs[0]:.1f}-{rtfs[-1]:.1f}){rate}")
     if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2))
+        Path(args.json).write_text(json.dumps(runs, indent=2))
     return 0
 
 
