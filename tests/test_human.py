@@ -218,3 +218,35 @@ def test_velocities_shape_and_custom_body():
     with pytest.raises(ValueError):
         human.hand_link("middle")
     sim.close()
+
+
+def test_the_robot_pushing_a_forearm_moves_it():
+    """The Panda's TCP driven into the waiting forearm pushes it: the person is dynamic."""
+    from simulator.control import POSITION_STEP
+    from simulator.env import CellEnv
+
+    env = CellEnv("handover")
+    try:
+        obs, _ = env.reset(seed=0)
+        row = env.human_link_names.index("forearm_right")
+        zero = np.zeros(7, dtype=np.float32)
+        for _ in range(60):  # the person extends the hand and waits (3 s)
+            obs, *_ = env.step(zero)
+        start = obs["human_keypoints"][row].astype(float)
+        forearm_link = env.human.links[row].index
+        touched = False
+        for _ in range(40):  # TCP towards the forearm centre and 0.1 m through it
+            ee = obs["ee_pos"].astype(float)
+            goal = start + (start - env.scenario.robot.position) * np.array([0.25, 0.25, 0.0])
+            step = np.clip((goal - ee) / POSITION_STEP, -0.6, 0.6)
+            obs, *_ = env.step(np.array([*step, 0, 0, 0, -1], dtype=np.float32))
+            touched = touched or any(c.link_b == forearm_link for c in
+                                     env.sim.contacts(env.robot.body, env.human.body_id))
+        moved = obs["human_keypoints"][row].astype(float) - start
+        assert touched
+        assert np.linalg.norm(moved) > 0.02, moved
+        # pushed away from the robot, not pulled towards it
+        away = (start - env.scenario.robot.position)[:2]
+        assert np.dot(moved[:2], away) > 0
+    finally:
+        env.close()

@@ -33,12 +33,11 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    import numpy
-    import pybullet  # noqa: F401  (version below)
+    from importlib.metadata import version
 
     from simulator.version import __version__
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": numpy.__version__, "cobotsim": __version__,
+            "numpy": version("numpy"), "pybullet": version("pybullet"), "cobotsim": __version__,
             "platform": platform.platform()}
 
 
