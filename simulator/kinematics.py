@@ -6,6 +6,8 @@ touching the physics world (fast, and safe to call while a simulation runs).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -51,10 +53,12 @@ def matrix_to_quat(m) -> np.ndarray:
 
 def axis_angle_matrix(axis, angle: float) -> np.ndarray:
     """Rotation by ``angle`` (rad) about the unit ``axis`` (Rodrigues' formula)."""
-    x, y, z = axis
-    c, s = np.cos(angle), np.sin(angle)
-    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
-    return np.eye(3) + s * k + (1 - c) * (k @ k)
+    x, y, z = (float(a) for a in axis)
+    c, s = math.cos(angle), math.sin(angle)
+    v = 1.0 - c
+    return np.array([[c + x * x * v, x * y * v - z * s, x * z * v + y * s],
+                     [x * y * v + z * s, c + y * y * v, y * z * v - x * s],
+                     [x * z * v - y * s, y * z * v + x * s, c + z * z * v]])
 
 
 def rotation_vector(m) -> np.ndarray:
@@ -90,6 +94,13 @@ class KinematicChain:
     def __init__(self, base: np.ndarray, joints: list[tuple], movable: list[int]) -> None:
         self.base, self.joints, self.movable = base, joints, movable
         self._q_slot = {j: i for i, j in enumerate(movable)}
+        # link frame i = link frame of the parent @ fixed_i @ motion_i(q), with fixed_i the
+        # parent's link-to-COM transform times the joint frame (or the base pose)
+        self._fixed = []
+        for parent, to_joint, _, _, _ in joints:
+            before = self.base if parent < 0 else joints[parent][2]
+            self._fixed.append(before @ to_joint)
+        self._chains: dict[int, list[int]] = {}
 
     @classmethod
     def from_sim(cls, sim, body: int, movable: list[int]) -> "KinematicChain":
@@ -104,25 +115,46 @@ class KinematicChain:
             joints.append((info.parent_index, to_joint, to_com, info.kind, np.asarray(info.axis)))
         return cls(base, joints, movable)
 
+    def _chain(self, link: int) -> list[int]:
+        if link not in self._chains:
+            chain, i = [], link
+            while i >= 0:
+                chain.append(i)
+                i = self.joints[i][0]
+            self._chains[link] = chain[::-1]
+        return self._chains[link]
+
+    def _motion(self, i: int, q) -> np.ndarray | None:
+        slot = self._q_slot.get(i)
+        if slot is None:
+            return None
+        _, _, _, kind, axis = self.joints[i]
+        motion = np.eye(4)
+        if kind == "revolute":
+            motion[:3, :3] = axis_angle_matrix(axis, q[slot])
+        else:
+            motion[:3, 3] = axis * q[slot]
+        return motion
+
+    def link_transform(self, q, link: int) -> np.ndarray:
+        """World transform (4×4) of one link frame, walking only the links above it."""
+        t = None
+        for i in self._chain(link):
+            step = self._fixed[i] if t is None else t @ self._fixed[i]
+            motion = self._motion(i, q)
+            t = step if motion is None else step @ motion
+        return t.copy()
+
     def link_frames(self, q) -> list[np.ndarray]:
         """World transforms of every link frame for movable-joint positions ``q``."""
-        frames, coms = [], []
-        for i, (parent, to_joint, to_com, kind, axis) in enumerate(self.joints):
-            parent_com = self.base if parent < 0 else coms[parent]
-            t = parent_com @ to_joint
-            slot = self._q_slot.get(i)
-            if slot is not None:
-                motion = np.eye(4)
-                if kind == "revolute":
-                    motion[:3, :3] = axis_angle_matrix(axis, q[slot])
-                else:
-                    motion[:3, 3] = axis * q[slot]
-                t = t @ motion
-            frames.append(t)
-            coms.append(t @ to_com)
+        frames: list[np.ndarray] = []
+        for i, (parent, *_rest) in enumerate(self.joints):
+            step = self._fixed[i] if parent < 0 else frames[parent] @ self._fixed[i]
+            motion = self._motion(i, q)
+            frames.append(step if motion is None else step @ motion)
         return frames
 
     def link_pose(self, q, link: int) -> tuple[np.ndarray, np.ndarray]:
         """World position and quaternion of one link frame."""
-        t = self.link_frames(q)[link]
+        t = self.link_transform(q, link)
         return t[:3, 3].copy(), matrix_to_quat(t[:3, :3])
