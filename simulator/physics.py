@@ -301,11 +301,6 @@ class Sim:
             flags=pybullet.URDF_USE_SELF_COLLISION if base.get("self_collision") else 0)
         return self._register(name, body)
 
-    def remove_body(self, name: str) -> None:
-        body = self._bodies.pop(name)
-        del self._names[body]
-        self._client.removeBody(body)
-
     # ------------------------------------------------------------------ stepping
     def add_pre_step(self, callback) -> None:
         """Call ``callback()`` before every physics step (e.g. a joint drive that computes
@@ -383,41 +378,10 @@ class Sim:
         return (np.array([s[0] for s in states], dtype=float),
                 np.array([s[1] for s in states], dtype=float))
 
-    def joint_torques(self, body: int, joints: Sequence[int]) -> np.ndarray:
-        """Motor torques (N·m) applied by 1-DoF joint motors during the last step."""
-        return np.array([s[3] for s in self._client.getJointStates(body, list(joints))])
-
-    def spherical_joint_states(self, body: int, joints: Sequence[int]) -> list[tuple]:
-        """(quaternion, angular velocity) of spherical joints."""
-        return [(np.asarray(s[0]), np.asarray(s[1]))
-                for s in self._client.getJointStatesMultiDof(body, list(joints))]
-
     def reset_joints(self, body: int, joints: Sequence[int], positions: Sequence[float]) -> None:
         """Set 1-DoF joint positions with zero velocity (scene building and reset only)."""
         for j, q in zip(joints, positions):
             self._client.resetJointState(body, j, float(q), 0.0)
-
-    def reset_spherical_joint(self, body: int, joint: int, quaternion) -> None:
-        self._client.resetJointStateMultiDof(body, joint, list(quaternion), [0.0, 0.0, 0.0])
-
-    def position_control(self, body: int, joints: Sequence[int], targets: Sequence[float],
-                         forces: Sequence[float], position_gain: float = 0.1,
-                         velocity_gain: float = 1.0, max_velocities: Sequence[float] | None = None
-                         ) -> None:
-        """Drive 1-DoF joints to ``targets`` with motor force/torque bounded by ``forces``."""
-        joints = list(joints)
-        n = len(joints)
-        if max_velocities is None:
-            self._client.setJointMotorControlArray(
-                body, joints, pybullet.POSITION_CONTROL, targetPositions=list(map(float, targets)),
-                forces=list(map(float, forces)), positionGains=[position_gain] * n,
-                velocityGains=[velocity_gain] * n)
-        else:
-            for j, q, f, v in zip(joints, targets, forces, max_velocities):
-                self._client.setJointMotorControl2(body, j, pybullet.POSITION_CONTROL,
-                                                   targetPosition=float(q), force=float(f),
-                                                   positionGain=position_gain,
-                                                   velocityGain=velocity_gain, maxVelocity=float(v))
 
     def velocity_control(self, body: int, joints: Sequence[int], velocities: Sequence[float],
                          forces: Sequence[float]) -> None:
@@ -425,19 +389,6 @@ class Sim:
         self._client.setJointMotorControlArray(body, list(joints), pybullet.VELOCITY_CONTROL,
                                                targetVelocities=list(map(float, velocities)),
                                                forces=list(map(float, forces)))
-
-    def spherical_position_control(self, body: int, joints: Sequence[int],
-                                   quaternions: Sequence[Sequence[float]],
-                                   max_torques: Sequence[float], position_gain: float = 0.2,
-                                   velocity_gain: float = 1.0) -> None:
-        """Drive spherical joints to target quaternions with torque bounded per axis (N·m)."""
-        joints = list(joints)
-        self._client.setJointMotorControlMultiDofArray(
-            body, joints, pybullet.POSITION_CONTROL,
-            targetPositions=[list(q) for q in quaternions],
-            targetVelocities=[[0.0, 0.0, 0.0] for _ in joints],
-            positionGains=[position_gain] * len(joints), velocityGains=[velocity_gain] * len(joints),
-            forces=[[float(t)] * 3 for t in max_torques])
 
     def free_joints(self, body: int, spherical: Sequence[int], revolute: Sequence[int]) -> None:
         """Switch off the default joint motors so the joints move only under torques."""
@@ -485,26 +436,6 @@ class Sim:
         if not velocity:
             return np.asarray(s[4]), np.asarray(s[5])
         return np.asarray(s[4]), np.asarray(s[5]), np.asarray(s[6]), np.asarray(s[7])
-
-    def link_positions(self, body: int, links: Sequence[int]) -> np.ndarray:
-        """World positions (m) of several link frames, shape (n, 3); base is -1."""
-        out = np.empty((len(links), 3))
-        rest = [l for l in links if l != BASE_LINK]
-        states = self._client.getLinkStates(body, rest, computeForwardKinematics=1) if rest else []
-        it = iter(states)
-        for i, l in enumerate(links):
-            out[i] = self.base_pose(body)[0] if l == BASE_LINK else next(it)[4]
-        return out
-
-    def link_com_positions(self, body: int, links: Sequence[int]) -> np.ndarray:
-        """World positions (m) of link centres of mass, shape (n, 3)."""
-        out = np.empty((len(links), 3))
-        for i, l in enumerate(links):
-            if l == BASE_LINK:
-                out[i] = self.base_pose(body)[0]
-            else:
-                out[i] = self._client.getLinkState(body, l, computeForwardKinematics=1)[0]
-        return out
 
     def change_dynamics(self, body: int, link: int, **kwargs) -> None:
         """Forward pybullet ``changeDynamics`` keywords (lateralFriction, contactStiffness,
@@ -625,10 +556,6 @@ class Sim:
     @staticmethod
     def quaternion_from_euler(rpy) -> np.ndarray:
         return np.asarray(pybullet.getQuaternionFromEuler(list(rpy)))
-
-    @staticmethod
-    def euler_from_quaternion(q) -> np.ndarray:
-        return np.asarray(pybullet.getEulerFromQuaternion(list(q)))
 
     @staticmethod
     def rotation_matrix(q) -> np.ndarray:
