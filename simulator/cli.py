@@ -18,8 +18,6 @@ from simulator.errors import CobotsimError
 
 
 def _run(args) -> int:
-    import gymnasium  # noqa: F401
-
     from simulator.env import CellEnv
     from simulator.policies import make_policy
     from simulator.runner import run_episode, trace_name

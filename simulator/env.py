@@ -109,7 +109,7 @@ class CellEnv(gymnasium.Env):
 
     # ------------------------------------------------------------------ spaces
     def _observation_space(self) -> spaces.Dict:
-        r, n = self.robot, len(self.robot.arm)
+        r = self.robot
         big = np.float32(100.0)
         f32 = np.float32
         return spaces.Dict({

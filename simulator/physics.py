@@ -633,6 +633,37 @@ class Sim:
         return (np.array([s[4] for s in states]), np.array([s[5] for s in states]),
                 np.array([s[0] for s in states]))
 
+    # ---- separation support
+    def link_has_collision(self, body: int, link: int) -> bool:
+        """Whether a link (base: -1) has at least one collision shape."""
+        return len(self._client.getCollisionShapeData(body, link)) > 0
+
+    def link_aabb(self, body: int, link: int) -> tuple[np.ndarray, np.ndarray]:
+        """World axis-aligned bounding box (lower and upper corner, m) of a link's
+        collision shapes, including Bullet's collision margin (so it encloses them)."""
+        lower, upper = self._client.getAABB(body, link)
+        return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+
+    def link_com_motion(self, body: int, links: Sequence[int]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Centre-of-mass frames of several links (base: -1) with their velocities, in one
+        batched call: positions (n, 3, m), orientations (n, 4, xyzw), linear velocities of
+        the centres of mass (n, 3, m/s) and angular velocities (n, 3, rad/s), world frame."""
+        links = list(links)
+        n = len(links)
+        pos, orn, lin, ang = np.empty((n, 3)), np.empty((n, 4)), np.empty((n, 3)), np.empty((n, 3))
+        rest = [l for l in links if l != BASE_LINK]
+        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=1,
+                                                 computeForwardKinematics=1) if rest else [])
+        for i, l in enumerate(links):
+            if l == BASE_LINK:
+                pos[i], orn[i] = self._client.getBasePositionAndOrientation(body)
+                lin[i], ang[i] = self._client.getBaseVelocity(body)
+            else:
+                s = next(states)
+                pos[i], orn[i], lin[i], ang[i] = s[0], s[1], s[6], s[7]
+        return pos, orn, lin, ang
+
 
 def _capsule_like(shape: str, size: Sequence[float], length_key: str) -> dict:
     """pybullet size keywords of a sphere, capsule or cylinder (human support)."""

@@ -5,25 +5,13 @@ import numpy as np
 import pytest
 
 from simulator.bodymodel import load_body_model
-from simulator.human import Handover, Human, Idle, Reach, Walk
-from simulator.physics import Sim
-
-DT = 1.0 / 60.0          # control step, s
-SUBSTEPS = 8             # physics steps per control step (Sim default 1/480 s)
+from simulator.human import Handover, Idle, Reach, Walk
+from tests.people import DT, SUBSTEPS, make, run
 
 
-def make(body="p50_male", position=(0.0, 0.0), yaw=0.0):
-    sim = Sim()
-    sim.load_urdf("floor", "plane.urdf", fixed_base=True)
-    return sim, Human(sim, "human", body=body, position=position, yaw=yaw)
 
 
-def run(sim, human, seconds: float, each=None) -> None:
-    for _ in range(int(round(seconds / DT))):
-        human.update(sim.time, DT)
-        sim.step(SUBSTEPS)
-        if each is not None:
-            each()
+
 
 
 def test_links_regions_and_contact_stiffness_read_back():

@@ -5,13 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.human import JOINT_TORQUE, Human
+from simulator.human import JOINT_TORQUE
 from simulator.human.joint_drive import MAX_OMEGA_DT, error_matrices, rotation_error
 from simulator.human.layout import REVOLUTE, SPHERICAL, segment_name
-from simulator.physics import Sim
+from tests.people import DT, make, run
 
-DT = 1.0 / 60.0  # control step, s
-SUBSTEPS = 8     # physics steps per control step (Sim default 1/480 s)
 BODIES = ("p05_female", "p50_male", "p95_male")
 ARM = ("upper_arm_right", "forearm_right", "hand_right")
 
@@ -36,18 +34,8 @@ def random_quats(rng, n: int) -> np.ndarray:
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
-def make(body="p50_male"):
-    sim = Sim()
-    sim.load_urdf("floor", "plane.urdf", fixed_base=True)
-    return sim, Human(sim, "human", body=body, position=(0.0, 0.0), yaw=0.0)
 
 
-def run(sim, human, seconds: float, each=None) -> None:
-    for _ in range(int(round(seconds / DT))):
-        human.update(sim.time, DT)
-        sim.step(SUBSTEPS)
-        if each is not None:
-            each()
 
 
 # ---------------------------------------------------------------- error law
