@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
@@ -156,7 +157,7 @@ class Sim:
         self._pre_step: list = []
         self._post_step: list = []
         self.steps = 0
-        self.time = 0.0
+        self._clock = None  # set by set_time_step: (start, steps then, step)
 
     def reset_world(self) -> None:
         """Empty the world: remove every body, constraint and step callback, clear all
@@ -320,7 +321,6 @@ class Sim:
                 callback()
             step()
             self.steps += 1
-            self.time = self.steps * self.time_step
             for callback in post:
                 callback()
 
@@ -336,7 +336,7 @@ class Sim:
         for bit-identical restarts)."""
         self._client.restoreState(stateId=handle)
         self.steps = 0
-        self.time = 0.0
+        self._clock = None  # set by set_time_step: (start, steps then, step)
 
     # ------------------------------------------------------------------ bodies
     def base_pose(self, body: int) -> tuple[np.ndarray, np.ndarray]:
@@ -638,31 +638,128 @@ class Sim:
         """Whether a link (base: -1) has at least one collision shape."""
         return len(self._client.getCollisionShapeData(body, link)) > 0
 
-    def link_aabb(self, body: int, link: int) -> tuple[np.ndarray, np.ndarray]:
-        """World axis-aligned bounding box (lower and upper corner, m) of a link's
-        collision shapes, including Bullet's collision margin (so it encloses them)."""
-        lower, upper = self._client.getAABB(body, link)
-        return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    def link_collision_shapes(self, body: int, link: int) -> list[dict]:
+        """The collision shapes of a link (base: -1), each a dict with ``kind`` (sphere,
+        box, capsule, cylinder, mesh, other), ``dimensions`` (pybullet's: sphere radius
+        first; box full extents; capsule/cylinder height then radius; mesh scale),
+        ``position``/``orientation`` of the shape in the link's centre-of-mass frame and,
+        for meshes, ``vertices`` (n, 3, m) in the centre-of-mass frame."""
+        kinds = {v: k for k, v in _SHAPES.items()}
+        kinds[pybullet.GEOM_MESH] = "mesh"
+        out = []
+        for i, row in enumerate(self._client.getCollisionShapeData(body, link)):
+            shape = {"kind": kinds.get(row[2], "other"), "dimensions": tuple(row[3]),
+                     "position": np.asarray(row[5], float), "orientation": np.asarray(row[6], float)}
+            if shape["kind"] == "mesh":
+                shape["vertices"] = np.asarray(self._client.getMeshData(body, link, i)[1], float)
+            out.append(shape)
+        return out
 
-    def link_com_motion(self, body: int, links: Sequence[int]
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def link_com_kinematics(self, body: int, links: Sequence[int]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Centre-of-mass frames of several links (base: -1) with their velocities, in one
         batched call: positions (n, 3, m), orientations (n, 4, xyzw), linear velocities of
         the centres of mass (n, 3, m/s) and angular velocities (n, 3, rad/s), world frame."""
-        links = list(links)
-        n = len(links)
-        pos, orn, lin, ang = np.empty((n, 3)), np.empty((n, 4)), np.empty((n, 3)), np.empty((n, 3))
+        rows = []
         rest = [l for l in links if l != BASE_LINK]
         states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=1,
                                                  computeForwardKinematics=1) if rest else [])
-        for i, l in enumerate(links):
+        for l in links:
             if l == BASE_LINK:
-                pos[i], orn[i] = self._client.getBasePositionAndOrientation(body)
-                lin[i], ang[i] = self._client.getBaseVelocity(body)
+                pose = self._client.getBasePositionAndOrientation(body)
+                rows.append(pose[0] + pose[1] + sum(self._client.getBaseVelocity(body), ()))
             else:
                 s = next(states)
-                pos[i], orn[i], lin[i], ang[i] = s[0], s[1], s[6], s[7]
-        return pos, orn, lin, ang
+                rows.append(s[0] + s[1] + s[6] + s[7])
+        out = np.array(rows, dtype=float).reshape(len(rows), 13)
+        return out[:, 0:3], out[:, 3:7], out[:, 7:10], out[:, 10:13]
+
+
+    # ---- validation support
+    # The physics step may change at run time (contact sub-stepping,
+    # simulator.safety.substep). The clock then stays exact: ``time`` is the time at the
+    # last change plus the steps since, times the current step.
+    @property
+    def time(self) -> float:
+        """Simulated time in s since the world was built, restored or emptied.
+
+        Without a step change this is ``steps * time_step`` exactly as before; after one,
+        the clock is summed in rationals (each step as the nearest fraction with a
+        denominator below 10⁹, e.g. 1/4800), so 20 steps of 1/4800 s end on the same
+        float as one step of 1/240 s."""
+        if self._clock is None:
+            return self.steps * self.time_step
+        start, steps0, dt = self._clock
+        return float(start + (self.steps - steps0) * dt)
+
+    def set_time_step(self, dt: float) -> None:
+        """Change the fixed physics step to ``dt`` s from the next step on.
+
+        pybullet recomputes the soft-contact ERP/CFM from the step every step, so contact
+        stiffness and damping keep their meaning in N/m and N·s/m. The clock continues
+        exactly from the current time; ``steps`` keeps counting physics steps of any size.
+
+        pybullet turns a constraint's ``maxForce`` into an impulse bound with the step in
+        force when the bound is set (measured: a 100 N bound set at 1/240 s held 2000 N at
+        1/4800 s), so every constraint's bound is set again here. Joint motors of
+        :meth:`position_control` / :meth:`velocity_control` have the same behaviour and
+        must be commanded again after a change (torque control is unaffected).
+        """
+        dt = float(dt)
+        if not dt > 0:
+            raise SimError(f"time_step must be positive, got {dt!r}")
+        if dt == self.time_step:
+            return
+        if self._clock is None:
+            now = Fraction(self.steps) * _fraction(self.time_step)
+        else:
+            start, steps0, old = self._clock
+            now = start + (self.steps - steps0) * old
+        self._clock = (now, self.steps, _fraction(dt))
+        self.time_step = dt
+        client = self._client
+        client.setPhysicsEngineParameter(fixedTimeStep=dt)
+        for i in range(client.getNumConstraints()):
+            cid = client.getConstraintUniqueId(i)
+            client.changeConstraint(cid, maxForce=float(client.getConstraintInfo(cid)[10]))
+
+    def set_base_velocity(self, body: int, linear, angular=(0.0, 0.0, 0.0)) -> None:
+        """Set a body's base velocity (m/s, rad/s, world frame): scene building only."""
+        self._client.resetBaseVelocity(body, list(map(float, linear)), list(map(float, angular)))
+
+    def apply_external_force(self, body: int, link: int, force, position=None) -> None:
+        """Apply ``force`` (N, world frame) at ``position`` (m, world; default the link's
+        centre of mass) during the next physics step only."""
+        if position is None:
+            position = self.link_com_pose(body, link)[0]
+        self._client.applyExternalForce(body, link, list(map(float, force)),
+                                        list(map(float, position)), pybullet.WORLD_FRAME)
+
+    # ---- safety support
+    def link_com_velocities(self, body: int, links: Sequence[int]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centre-of-mass positions (n, 3, m), linear velocities (n, 3, m/s) and angular
+        velocities (n, 3, rad/s) of several links, world frame, in one batched call; the
+        base is -1. Reads the world only."""
+        links = list(links)
+        rows = []
+        rest = [l for l in links if l != BASE_LINK]
+        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=1,
+                                                 computeForwardKinematics=1) if rest else [])
+        for l in links:
+            if l == BASE_LINK:
+                lin, ang = self._client.getBaseVelocity(body)
+                rows.append((*self._client.getBasePositionAndOrientation(body)[0], *lin, *ang))
+            else:
+                s = next(states)
+                rows.append((*s[0], *s[6], *s[7]))
+        out = np.array(rows, dtype=float).reshape(len(links), 9)
+        return out[:, 0:3], out[:, 3:6], out[:, 6:9]
+
+
+def _fraction(dt: float) -> Fraction:
+    """A physics step as an exact rational (validation support: the run-time step clock)."""
+    return Fraction(dt).limit_denominator(10 ** 9)
 
 
 def _capsule_like(shape: str, size: Sequence[float], length_key: str) -> dict:

@@ -159,3 +159,68 @@ def _check_rules(a: AreaLimit) -> None:
         if not math.isclose(tr, TRANSIENT_FACTOR * qs, rel_tol=_RULE_TOLERANCE):
             raise DataError(f"{where}: transient {what} {tr:g}; expected {TRANSIENT_FACTOR:g} x "
                             f"the quasi-static {qs:g} = {TRANSIENT_FACTOR * qs:g}")
+
+
+# ---------------------------------------------------------------- contact surfaces
+FLAT, EDGE = "flat", "edge"
+DEFAULT_AREA_CM2 = 1.0          # cm², flat contact of an undeclared robot link
+EDGE_CONTACT_LENGTH_MM = 10.0   # mm, length of skin loaded along an edge
+CM2_TO_M2 = 1.0e-4
+
+
+@dataclass(frozen=True)
+class ContactSurface:
+    """The surface of a robot link that a pressure is judged on: p = F / A.
+
+    ``kind="flat"``: ``area_cm2`` is the contact area A (cm²).
+    ``kind="edge"``: an edge of radius ``edge_radius_mm``; the loaded skin is taken as a
+    strip as wide as the edge's chord over ±30° of wrap (2·ρ·sin 30° = ρ) and
+    :data:`EDGE_CONTACT_LENGTH_MM` long, so A = ρ × 10 mm (a 2 mm edge: 0.2 cm²). A
+    short, narrow strip is deliberately small: a smaller area gives a higher pressure.
+
+    The default for a link that declares nothing is a flat 1 cm² (:data:`DEFAULT_SURFACE`):
+    the pressure limits were measured with a flat 1.4 cm × 1.4 cm probe (about 2 cm²), and
+    taking half that area doubles the pressure, which errs on the safe side for the small
+    features (screw heads, finger tips, flanges) an undeclared link may present.
+    """
+
+    kind: str
+    area_cm2: float | None = None
+    edge_radius_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == FLAT:
+            if self.area_cm2 is None or not self.area_cm2 > 0 or not math.isfinite(self.area_cm2):
+                raise ValueError(f"flat contact surface: area_cm2 {self.area_cm2!r}; expected a "
+                                 f"positive number of cm²")
+        elif self.kind == EDGE:
+            r = self.edge_radius_mm
+            if r is None or not r > 0 or not math.isfinite(r):
+                raise ValueError(f"edge contact surface: edge_radius_mm {r!r}; expected a "
+                                 f"positive number of mm")
+        else:
+            raise ValueError(f"contact surface kind {self.kind!r}; expected {FLAT!r} or {EDGE!r}")
+
+    @property
+    def area_m2(self) -> float:
+        """The contact area A in m² used for the pressure."""
+        if self.kind == FLAT:
+            return self.area_cm2 * CM2_TO_M2
+        return self.edge_radius_mm * EDGE_CONTACT_LENGTH_MM * 1.0e-6
+
+
+DEFAULT_SURFACE = ContactSurface(FLAT, DEFAULT_AREA_CM2)
+
+
+def resolve_surfaces(declared: dict, link_names) -> dict[str, ContactSurface]:
+    """The contact surface of every robot link: the declared one, else
+    :data:`DEFAULT_SURFACE`. A declared name that is not a link of the robot raises."""
+    names = list(link_names)
+    unknown = sorted(set(declared) - set(names))
+    if unknown:
+        raise ValueError(f"contact surfaces declared for {unknown}, which are not links of the "
+                         f"robot; links: {', '.join(names)}")
+    for name, surface in declared.items():
+        if not isinstance(surface, ContactSurface):
+            raise ValueError(f"contact surface of {name!r}: {surface!r}; expected a ContactSurface")
+    return {n: declared.get(n, DEFAULT_SURFACE) for n in names}

@@ -1,0 +1,297 @@
+"""The power-and-force-limiting contact monitor (ISO/TS 15066 Annex A).
+
+:class:`ContactMonitor` reads the robot-human contacts after every physics step and
+reports, per (robot link, human link) pair in contact:
+
+* a :class:`ContactSample` per substep: summed normal force F
+  (N), body region and nearest specific area (:mod:`simulator.safety.areas`), contact
+  kind, pressure p = F / A (Pa) with A from the robot link's :class:`ContactSurface`, the
+  limits that apply (:mod:`simulator.safety.limits`) and ratio = max(F/F_lim, p/p_lim);
+* a :class:`ContactEvent` per continuous contact, with peaks;
+* an :class:`ImpactPrediction` at the onset of each contact.
+
+Kind. A contact is quasi-static (clamping) when the same human link is at that moment
+also pressed by a fixed body (table, fixture, floor) against the robot's push: the
+fixed body's push on the link and the robot's push on it point against each other,
+cosine < -0.3 (:data:`CLAMP_COSINE`; a foot standing on the floor while the robot
+pushes the shin sideways is not clamped, a hand pressed down onto the table is). It is
+also quasi-static once it has lasted longer than ``transient_window`` (default 0.5 s):
+this is measurement practice (the first ~0.5 s after onset treated as the transient
+phase, RIA TR R15.806, DGUV), not a number of ISO/TS 15066. Otherwise it is transient.
+An event is quasi-static if it ever was. Contacts of the person with their own body or
+with movable objects are not counted as clamping.
+
+Continuity. A pair that loses contact for at most ``gap_tolerance`` s (default 0.02 s:
+rebounds of one strike, and the solver separating the surfaces for a step) continues the
+same event; the event ends at the last substep in contact.
+
+Monitors only read the world: the monitor never changes the simulation.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.safety.areas import AreaMap
+from simulator.safety.impact import (max_relative_speed, reflected_mass, standard_robot_mass,
+                                     two_body_peak_force)
+from simulator.safety.limits import (QUASI_STATIC, TRANSIENT, ContactSurface, LimitTable,
+                                     resolve_surfaces)
+from simulator.safety.records import (ContactEvent, ContactSample, ImpactPrediction,
+                                      SpeedLimitSample, ratio_to_limits)
+
+log = logging.getLogger(__name__)
+
+CLAMP_COSINE = -0.3          # robot push · fixed-body push below this: clamped
+TRANSIENT_WINDOW = 0.5       # s, measurement practice (see the module docstring)
+GAP_TOLERANCE = 0.02         # s
+QUERY_DISTANCE = 0.5         # m, search radius of the per-control-step speed sample
+PRE_CONTACT_RANGE = 0.3      # m: closer than this at the last control step, keep the
+                             # person's link motion of every substep (pre-contact state)
+
+
+@dataclass
+class _Open:
+    """A contact in progress (internal)."""
+
+    start: float
+    last_seen: float
+    quasi_static: bool = False
+    peak_force: float = 0.0
+    peak_pressure: float = 0.0
+    peak: ContactSample | None = None
+
+
+class ContactMonitor:
+    """Watches the contacts between one robot and one person (see the module docstring).
+
+    Args:
+        sim: the physics world (read only).
+        robot: the :class:`~simulator.robot.Robot` (``body``, ``jacobian``, ``mass_matrix``,
+            ``joint_state``, ``spec.moving_mass``, ``spec.payload``).
+        human: the :class:`~simulator.human.Human` (``body_id``, ``links``, ``handedness``).
+        fixed_bodies: ids of bodies that cannot move (floor, table, fixtures): clamping.
+        limits: the limit table (default: the shipped ISO/TS 15066 data).
+        robot_surfaces: :class:`ContactSurface` by robot link name; undeclared links get
+            :data:`~simulator.safety.limits.DEFAULT_SURFACE`.
+        transient_window: s after onset when a contact counts as quasi-static.
+        handedness: ``"left"``/``"right"`` (default: the person's).
+        payload: m_L in kg for M/2 + m_L (default: the robot's rated payload, the
+            conservative choice when the actual tool and part are not known).
+        gap_tolerance: s a pair may lose contact and continue the same event.
+    """
+
+    def __init__(self, sim, robot, human, fixed_bodies=(), limits: LimitTable | None = None,
+                 robot_surfaces: dict[str, ContactSurface] | None = None,
+                 transient_window: float = TRANSIENT_WINDOW, handedness: str | None = None,
+                 payload: float | None = None, gap_tolerance: float = GAP_TOLERANCE) -> None:
+        if not transient_window > 0 or gap_tolerance < 0:
+            raise ValueError(f"transient_window must be > 0 and gap_tolerance >= 0 (s), got "
+                             f"{transient_window!r}, {gap_tolerance!r}")
+        self.sim, self.robot, self.human = sim, robot, human
+        self.fixed_bodies = [int(b) for b in fixed_bodies]
+        self.limits = limits if limits is not None else LimitTable.from_body_model()
+        self.transient_window, self.gap_tolerance = float(transient_window), float(gap_tolerance)
+        self.areas = AreaMap(human, handedness)
+        self._link_names = {j.index: j.link_name for j in sim.joints(robot.body)}
+        self._link_names[-1] = "base"
+        self.surfaces = resolve_surfaces(robot_surfaces or {}, self._link_names.values())
+        m_l = robot.spec.payload if payload is None else float(payload)
+        self.standard_mass = standard_robot_mass(robot.spec.moving_mass, m_l)
+        self._human_links = [l.index for l in human.links]
+        self.reset()
+
+    # ------------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """Forget every open contact, record and remembered state (start of an episode)."""
+        self.samples: list[ContactSample] = []
+        self.events: list[ContactEvent] = []
+        self.impacts: list[ImpactPrediction] = []
+        self.speed_samples: list[SpeedLimitSample] = []
+        self._open: dict[tuple[int, int], _Open] = {}
+        self._nearest: float | None = None      # m, at the last control step (None: unknown)
+        self._drained = {"samples": 0, "events": 0, "impacts": 0, "speed_samples": 0}
+        self._before = None
+
+    def attach(self) -> None:
+        """Call :meth:`on_substep` after every physics step of ``sim``."""
+        self.sim.add_post_step(lambda: self.on_substep(self.sim.time))
+
+    def finish(self, t: float) -> None:
+        """Close every open contact (end of the episode at time ``t``, s)."""
+        for key in list(self._open):
+            self._close(key)
+
+    def drain(self) -> dict[str, list]:
+        """The records added since the last call, by kind (for ``info`` and traces)."""
+        out = {}
+        for name, start in self._drained.items():
+            items = getattr(self, name)
+            out[name] = items[start:]
+            self._drained[name] = len(items)
+        return out
+
+    # ------------------------------------------------------------------ per substep
+    def on_substep(self, t: float) -> list[ContactSample]:
+        """Read the contacts of the last physics step (time ``t``, s); returns the samples."""
+        groups: dict[tuple[int, int], list] = {}
+        for c in self.sim.contacts(self.robot.body, self.human.body_id):
+            if c.normal_force > 0.0:
+                groups.setdefault((c.link_a, c.link_b), []).append(c)
+        fixed = self._fixed_pushes() if groups else {}
+        out = []
+        for key, points in groups.items():
+            out.append(self._sample(t, key, points, fixed))
+        for key, state in list(self._open.items()):
+            if key not in groups and t - state.last_seen > self.gap_tolerance + 1e-12:
+                self._close(key)
+        self._before = self._remember()
+        self.samples.extend(out)
+        return out
+
+    def _sample(self, t: float, key: tuple[int, int], points, fixed) -> ContactSample:
+        robot_link, human_link = key
+        f = np.array([c.normal_force for c in points])
+        force = float(f.sum())
+        on_human = (f[:, None] * np.array([c.position_on_b for c in points])).sum(0) / force
+        on_robot = (f[:, None] * np.array([c.position_on_a for c in points])).sum(0) / force
+        normal = (f[:, None] * np.array([c.normal for c in points])).sum(0)
+        normal /= np.linalg.norm(normal)            # from the person towards the robot
+        area_id = self._area(human_link, on_human)
+        limit = self.limits.area(area_id)
+        state = self._open.get(key)
+        if state is None:
+            state = self._open[key] = _Open(start=t, last_seen=t)
+            self.impacts.append(self._predict(t, key, on_robot, on_human, normal, limit))
+        state.last_seen = t
+        clamped = any(np.dot(-normal, push) < CLAMP_COSINE for push in fixed.get(human_link, ()))
+        quasi = clamped or (t - state.start) > self.transient_window
+        state.quasi_static = state.quasi_static or quasi
+        kind = QUASI_STATIC if quasi else TRANSIENT
+        surface = self.surfaces[self._link_names[robot_link]]
+        pressure = force / surface.area_m2
+        f_lim, p_lim = limit.limits(kind)
+        sample = ContactSample(t, self._link_names[robot_link], self.areas.link_names[human_link],
+                               limit.region_id, area_id, kind, force, pressure, surface.area_m2,
+                               f_lim, p_lim, ratio_to_limits(force, pressure, f_lim, p_lim))
+        state.peak_force = max(state.peak_force, force)
+        state.peak_pressure = max(state.peak_pressure, pressure)
+        if state.peak is None or sample.ratio > state.peak.ratio:
+            state.peak = sample
+        return sample
+
+    def _close(self, key: tuple[int, int]) -> None:
+        s = self._open.pop(key)
+        p = s.peak
+        self.events.append(ContactEvent(
+            s.start, s.last_seen, p.robot_link, p.human_link, p.region, p.area_id,
+            QUASI_STATIC if s.quasi_static else TRANSIENT, s.peak_force, s.peak_pressure,
+            p.force_limit, p.pressure_limit, p.ratio, p.ratio > 1.0))
+
+    def _area(self, human_link: int, world_point) -> int:
+        pos, orn = self.sim.link_state(self.human.body_id, human_link)
+        inv_pos, inv_orn = self.sim.invert_transform(pos, orn)
+        local, _ = self.sim.multiply_transforms(inv_pos, inv_orn, world_point, (0, 0, 0, 1))
+        return self.areas.nearest(human_link, local)[0]
+
+    def _fixed_pushes(self) -> dict[int, list[np.ndarray]]:
+        """Per human link, the directions in which fixed bodies push it (world, unit)."""
+        out: dict[int, list[np.ndarray]] = {}
+        for body in self.fixed_bodies:
+            for c in self.sim.contacts(self.human.body_id, body):
+                if c.normal_force > 0.0:   # normal on the fixed body, towards the person
+                    out.setdefault(c.link_a, []).append(np.asarray(c.normal))
+        return out
+
+    # ------------------------------------------------------------------ impact
+    def _remember(self):
+        """Robot joint state and human link motion after this step: the state just before
+        the next step, used as the pre-contact state of a contact that starts in it. The
+        person's links (the costly part) are read only while the person was within
+        :data:`PRE_CONTACT_RANGE` at the last control step (or the distance is unknown):
+        farther away, no contact can start before the next control step."""
+        q, qd = self.robot.joint_state()
+        if self._nearest is not None and self._nearest > PRE_CONTACT_RANGE:
+            return q, qd, None
+        return q, qd, self.sim.link_com_velocities(self.human.body_id, self._human_links)
+
+    def _point_motion(self, robot_link: int, on_robot, human_link: int, on_human, state):
+        """Robot point velocity (J(q)·q̇), human point velocity (v + ω × r), the Jacobian
+        and the mass matrix at ``state`` (pre-contact when available), world frame."""
+        q, qd, motion = state
+        if motion is None:
+            com, lin, ang = (a[0] for a in self.sim.link_com_velocities(self.human.body_id,
+                                                                        [human_link]))
+        else:
+            row = self._human_links.index(human_link)
+            com, lin, ang = motion[0][row], motion[1][row], motion[2][row]
+        v_human = lin + np.cross(ang, np.asarray(on_human) - com)
+        if robot_link < 0:     # the fixed base
+            return np.zeros(3), v_human, None, None
+        com_pos, com_orn = self.sim.link_com_pose(self.robot.body, robot_link)
+        local = self.sim.rotation_matrix(com_orn).T @ (np.asarray(on_robot) - com_pos)
+        jac = self.robot.jacobian(q, robot_link, local)[:3]
+        return jac @ qd, v_human, jac, self.robot.mass_matrix(q)
+
+    def _predict(self, t, key, on_robot, on_human, normal, limit) -> ImpactPrediction:
+        robot_link, human_link = key
+        state = self._before if self._before is not None else (*self.robot.joint_state(), None)
+        v_robot, v_human, jac, mass = self._point_motion(robot_link, on_robot, human_link,
+                                                         on_human, state)
+        speed = float(np.dot(v_robot - v_human, -normal))   # > 0: approaching
+        m_r = math.inf if jac is None else reflected_mass(jac, mass, normal)
+        k, m_h = limit.spring_constant, limit.effective_mass
+        return ImpactPrediction(t, self._link_names[robot_link], self.areas.link_names[human_link],
+                                limit.region_id, limit.area_id, speed, m_r, self.standard_mass,
+                                two_body_peak_force(speed, k, m_h, m_r),
+                                two_body_peak_force(speed, k, m_h, self.standard_mass),
+                                limit.limits(TRANSIENT)[0])
+
+    # ------------------------------------------------------------------ per control step
+    def control_step_samples(self, t: float, query_distance: float = QUERY_DISTANCE,
+                             closest=None) -> list[SpeedLimitSample]:
+        """The largest permitted relative speed towards the nearest body region (time ``t``).
+
+        The nearest robot-human point pair within ``query_distance`` m
+        (``Sim.closest_points``) gives the robot link, the human link and area, and the
+        direction u from the robot point to the human point. v_rel,max is Annex A's
+        (lower of force and pressure form) with the robot's reflected mass along u at the
+        robot point, the region's k and m_H and the robot link's contact area; transient
+        limits apply unless a fixed body pushes that human link against u (then a strike
+        would clamp: quasi-static). Returns [] when nothing is within range.
+
+        ``closest``: the nearest robot-human point pair (a :class:`~simulator.physics.Contact`
+        with the robot as body A) if another monitor has already computed it this control
+        step (the separation monitor does), so that the distance query is not repeated."""
+        c = closest
+        if c is None:
+            points = self.sim.closest_points(self.robot.body, self.human.body_id, query_distance)
+            c = min(points, key=lambda p: p.distance) if points else None
+        self._nearest = None if c is None else float(c.distance)
+        if c is None:
+            self._nearest = query_distance
+            return []
+        u = -np.asarray(c.normal, dtype=float)          # robot -> person
+        area_id = self._area(c.link_b, c.position_on_b)
+        limit = self.limits.area(area_id)
+        clamped = any(np.dot(u, push) < CLAMP_COSINE for push in self._fixed_pushes().get(c.link_b, ()))
+        kind = QUASI_STATIC if clamped else TRANSIENT
+        v_robot, v_human, jac, mass = self._point_motion(c.link_a, c.position_on_a, c.link_b,
+                                                         c.position_on_b,
+                                                         (*self.robot.joint_state(), None))
+        m_r = math.inf if jac is None else reflected_mass(jac, mass, u)
+        f_lim, p_lim = limit.limits(kind)
+        area = self.surfaces[self._link_names[c.link_a]].area_m2
+        k, m_h = limit.spring_constant, limit.effective_mass
+        v_max = max_relative_speed(f_lim, k, m_h, m_r, p_lim, area)
+        v_std = max_relative_speed(f_lim, k, m_h, self.standard_mass, p_lim, area)
+        approach = float(np.dot(v_robot - v_human, u))
+        sample = SpeedLimitSample(t, self._link_names[c.link_a], self.areas.link_names[c.link_b],
+                                  limit.region_id, area_id, kind, float(c.distance), approach,
+                                  m_r, self.standard_mass, v_max, v_std,
+                                  ratio_to_limits(approach, 0.0, v_max, math.inf))
+        self.speed_samples.append(sample)
+        return [sample]

@@ -1,0 +1,230 @@
+"""The contact monitor on the real Panda and person of the handover cell."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulator.control import POSITION_STEP
+from simulator.env import CellEnv
+from simulator.safety.areas import AreaMap
+from simulator.safety.contact import ContactMonitor
+from simulator.safety.limits import ContactSurface
+
+ZERO = np.zeros(7, dtype=np.float32)
+CLOSED = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.float32)
+
+
+def make(seed=0, monitor=True, **kwargs):
+    env = CellEnv("handover")
+    env.reset(seed=seed)
+    mon = None
+    if monitor:
+        mon = ContactMonitor(env.sim, env.robot, env.human, env.cell.fixed_bodies, **kwargs)
+        mon.attach()
+    return env, mon
+
+
+def towards(env, obs, goal, gain=0.6):
+    """An ee_delta action moving the TCP towards ``goal`` (m), gripper closed."""
+    step = np.clip((np.asarray(goal) - obs["ee_pos"].astype(float)) / POSITION_STEP, -gain, gain)
+    return np.array([*step, 0, 0, 0, -1], dtype=np.float32)
+
+
+def push_forearm(env, mon=None, steps=40):
+    """The person extends the hand (3 s), then the TCP drives through the forearm."""
+    obs = None
+    for _ in range(60):
+        obs, *_ = env.step(ZERO)
+    row = env.human_link_names.index("forearm_right")
+    start = obs["human_keypoints"][row].astype(float)
+    goal = start + (start - env.scenario.robot.position) * np.array([0.25, 0.25, 0.0])
+    for _ in range(steps):
+        obs, *_ = env.step(towards(env, obs, goal))
+        if mon is not None:
+            mon.control_step_samples(env.sim.time)
+    return obs
+
+
+def test_the_robot_pushing_the_forearm_gives_samples_events_and_predictions():
+    env, mon = make(robot_surfaces={"panda_hand": ContactSurface("flat", 4.0)})
+    seen = []   # every robot-human contact pair with force, per substep, seen independently
+    env.sim.add_post_step(lambda: seen.extend(
+        (env.sim.time, c.link_a, c.link_b) for c in env.sim.contacts(env.robot.body, env.human.body_id)
+        if c.normal_force > 0))
+    try:
+        push_forearm(env, mon)
+        mon.finish(env.sim.time)
+        assert mon.samples and {s.human_link for s in mon.samples} <= {"forearm_right", "hand_right"}
+        forearm = [s for s in mon.samples if s.human_link == "forearm_right"]
+        assert forearm and all(s.region == "lower_arm" and s.area_id in (14, 15, 16) for s in forearm)
+        assert all(s.force > 0 and s.pressure == pytest.approx(s.force / s.contact_area)
+                   for s in mon.samples)
+        hand = [s for s in mon.samples if s.robot_link == "panda_hand"]
+        assert all(s.contact_area == pytest.approx(4e-4) for s in hand)
+        others = [s for s in mon.samples if s.robot_link != "panda_hand"]
+        assert all(s.contact_area == pytest.approx(1e-4) for s in others)      # the default
+        for s in mon.samples:
+            assert s.ratio == pytest.approx(max(s.force / s.force_limit,
+                                                s.pressure / s.pressure_limit))
+        # every contact shows up as a sample, and nothing else does
+        index = {j.link_name: j.index for j in env.sim.joints(env.robot.body)}
+        assert {(round(t, 9), a, b) for t, a, b in seen} == {
+            (round(s.t, 9), index[s.robot_link], env.human.link(s.human_link).index)
+            for s in mon.samples}
+        # one event per continuous contact, each opened by an impact prediction
+        assert mon.events and len(mon.impacts) == len(mon.events)
+        for e in mon.events:
+            assert e.start <= e.end and e.peak_force > 0 and e.violated == (e.peak_ratio > 1)
+        for p in mon.impacts:
+            assert 0.5 < p.reflected_mass < env.robot.spec.moving_mass
+            assert p.standard_mass == pytest.approx(15.06 / 2 + 3.0)
+        fast = max(mon.impacts, key=lambda p: p.relative_speed)
+        assert fast.relative_speed > 0.05 and fast.predicted_force > 0
+        assert mon.speed_samples and all(s.v_rel_max > 0 for s in mon.speed_samples)
+        news = mon.drain()
+        assert len(news["samples"]) == len(mon.samples) and mon.drain()["samples"] == []
+    finally:
+        env.close()
+
+
+def test_the_monitor_changes_nothing():
+    """The same seed and actions give bit-identical trajectories with and without it."""
+    runs = []
+    for with_monitor in (True, False):
+        env, mon = make(seed=3, monitor=with_monitor)
+        track = []
+        env.sim.add_post_step(lambda: track.append(np.concatenate(
+            [env.robot.joint_state()[0], env.human.link_positions().ravel()])))
+        try:
+            push_forearm(env, mon, steps=30)
+            runs.append(np.array(track))
+            if mon is not None:
+                assert mon.samples          # it did see the contact
+        finally:
+            env.close()
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_robot_touching_the_table_is_no_human_contact():
+    env, mon = make()
+    try:
+        obs, *_ = env.step(ZERO)
+        goal = np.array([0.35, -0.3, 0.70])          # below the table top, far from the person
+        touched = False
+        for _ in range(50):
+            obs, *_ = env.step(towards(env, obs, goal, gain=1.0))
+            touched = touched or bool(env.sim.contacts(env.robot.body, env.cell.bodies["table"]))
+        assert touched and mon.samples == [] and mon.events == [] and mon.impacts == []
+    finally:
+        env.close()
+
+
+def hand_out(env):
+    """Hold the right hand out over the table (no motion program); returns (obs, hand
+    centre, lowest point of the hand capsule), world, m."""
+    h, sim = env.human, env.sim
+    h.set_program(None)
+    h.set_arm_target("right", (0.66, 0.15, 0.98))
+    for _ in range(30):
+        obs, *_ = env.step(ZERO)
+    link = h.link("hand_right")
+    wrist, _ = sim.link_state(h.body_id, link.index)
+    centre, _ = sim.link_com_pose(h.body_id, link.index)
+    tip = 2 * centre - wrist
+    low = min((wrist, tip), key=lambda p: p[2]) - np.array([0, 0, link.radius])
+    return obs, centre, low
+
+
+def press(env, obs, point, steps, depth=0.06, speed=0.4):
+    """TCP above ``point``, then down through it by ``depth`` m (gripper closed)."""
+    above = point + np.array([0.0, 0.0, 0.10])
+    for _ in range(40):
+        obs, *_ = env.step(towards(env, obs, above))
+    for _ in range(steps):
+        obs, *_ = env.step(towards(env, obs, point - np.array([0, 0, depth]), gain=speed))
+    return obs
+
+
+def test_a_hand_pressed_onto_a_fixed_shelf_is_clamped():
+    env, _ = make(monitor=False)
+    try:
+        obs, centre, low = hand_out(env)
+        top = low[2] - 0.003
+        shelf = env.sim.create_body("shelf", "box", (0.07, 0.07, 0.02), 0.0,
+                                    position=(low[0], low[1], top - 0.02))
+        mon = ContactMonitor(env.sim, env.robot, env.human, env.cell.fixed_bodies + [shelf])
+        mon.attach()
+        press(env, obs, centre, steps=20)
+        mon.finish(env.sim.time)
+        hand = [s for s in mon.samples if s.human_link == "hand_right"]
+        assert hand and all(s.region == "hand" for s in hand)
+        first = min(e.start for e in mon.events if e.human_link == "hand_right")
+        early = [s for s in hand if s.t - first < 0.3]
+        assert any(s.kind == "quasi_static" for s in early), "clamping not recognised"
+        clamped = [s for s in hand if s.kind == "quasi_static"]
+        assert all(s.force_limit == 140.0 for s in clamped)
+        assert any(e.kind == "quasi_static" for e in mon.events if e.human_link == "hand_right")
+    finally:
+        env.close()
+
+
+def test_a_brief_tap_is_one_transient_event():
+    env, mon = make()
+    try:
+        obs, centre, _ = hand_out(env)
+        above = centre + np.array([0.0, 0.0, 0.10])
+        for _ in range(40):
+            obs, *_ = env.step(towards(env, obs, above))
+        tapped = False
+        for _ in range(30):
+            if not tapped:
+                obs, *_ = env.step(towards(env, obs, centre - np.array([0, 0, 0.05]), gain=0.5))
+                tapped = bool(mon.samples)
+            else:
+                obs, *_ = env.step(towards(env, obs, above, gain=1.0))
+        mon.finish(env.sim.time)
+        assert tapped
+        pairs = {(e.robot_link, e.human_link) for e in mon.events}
+        assert len(mon.events) == len(pairs)                  # one event per touching pair
+        for e in mon.events:
+            assert e.kind == "transient" and e.end - e.start < 0.3 and e.region == "hand"
+            assert e.area_id in (17, 19, 21, 22, 24)           # dominant (right) hand areas
+            assert e.force_limit == 280.0
+    finally:
+        env.close()
+
+
+def test_contact_points_are_attributed_to_the_area_of_their_anchor():
+    env, mon = make()
+    try:
+        sim, h = env.sim, env.human
+        areas = AreaMap(h)
+        for link in h.links:
+            pos, orn = sim.link_state(h.body_id, link.index)
+            for anchor in areas.anchors(link.index):
+                world, _ = sim.multiply_transforms(pos, orn, anchor.point, (0, 0, 0, 1))
+                assert mon._area(link.index, world) == anchor.area_id
+    finally:
+        env.close()
+
+
+def test_a_zero_limit_makes_any_contact_a_violation():
+    """Transient contact on skull, forehead or face has limit 0: ratio inf, violated."""
+    from simulator.safety.records import ratio_to_limits
+    assert ratio_to_limits(1.0, 1e4, 0.0, 0.0) == math.inf
+    assert ratio_to_limits(0.0, 0.0, 0.0, 0.0) == 0.0
+    assert ratio_to_limits(70.0, 50e4, 140.0, 200e4) == pytest.approx(0.5)
+
+
+def test_bad_monitor_settings_are_refused():
+    env, _ = make(monitor=False)
+    try:
+        with pytest.raises(ValueError, match="transient_window"):
+            ContactMonitor(env.sim, env.robot, env.human, transient_window=0.0)
+        with pytest.raises(ValueError, match="not links of the robot"):
+            ContactMonitor(env.sim, env.robot, env.human,
+                           robot_surfaces={"flange": ContactSurface("flat", 2.0)})
+    finally:
+        env.close()
