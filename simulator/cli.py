@@ -5,6 +5,8 @@
     under ``DIR/traces/``, printing one line per episode.
 ``cobotsim list scenarios|robots [--json]``
     lists the catalogue.
+``cobotsim stopping-test ROBOT``, ``cobotsim validate pfl|ssm``
+    measure stopping data and rerun the monitors' validations (simulator/cli_safety.py).
 """
 from __future__ import annotations
 
@@ -92,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["scenarios", "robots"])
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(func=_list)
+    from simulator.cli_safety import add_commands
+    add_commands(sub)
     return parser
 
 

@@ -39,11 +39,16 @@ from simulator import catalogue
 from simulator.cell import Cell
 from simulator.control import make_control
 from simulator.errors import ConfigError
+from simulator.safety.substep import SubStepper
+from simulator.safety.suite import COSTS, SafetyMonitors
 from simulator.tasks import make_task
 from simulator.version import __version__
 
 log = logging.getLogger(__name__)
 
+CONTACT_SUBSTEPS = 20  # fine physics steps per coarse step near contact (validation)
+HUMAN_SPEED = 2.0  # m/s, bound on the person's speed towards the robot (ISO 13855 K = 2000 mm/s)
+CLOSING_ACCELERATION = 10.0  # m/s², bound on how fast the closing speed can grow
 CAMERA = {"eye": (1.9, -1.6, 1.9), "target": (0.45, 0.0, 0.9)}
 
 
@@ -64,6 +69,7 @@ class CellEnv(gymnasium.Env):
     def __init__(self, scenario: str = "handover", robot: str | None = None,
                  control: str = "ee_delta", render_mode: str | None = None,
                  render_size: tuple[int, int] = (480, 360), gui: bool = False) -> None:
+        self.scenario_file = str(catalogue.scenario_path(scenario))
         spec, self.spec_text = catalogue.load_scenario(scenario)
         self.overrides: dict[str, str] = {}  # changes to the file's spec, kept in the trace
         # ``self.spec`` belongs to Gymnasium (its EnvSpec); the scenario is ``self.scenario``
@@ -85,9 +91,9 @@ class CellEnv(gymnasium.Env):
         self.sim = self.cell.sim
         self._control_name = control
         self._started = False
-        self._bind()
         self.substeps = spec.physics.substeps
         self.dt = self.substeps * spec.physics.time_step
+        self._bind()
         self.max_steps = int(round(spec.task.max_duration / self.dt))
         self.phase_names = self.task.phase_names
         self.human_link_names = list(self.human.link_names)
@@ -102,6 +108,12 @@ class CellEnv(gymnasium.Env):
         self.robot, self.human = self.cell.robot, self.cell.human
         self.control = make_control(self._control_name, self.robot)
         self.task = make_task(self.scenario.task.kind, self.scenario, self.cell)
+        self.monitors = SafetyMonitors(self.cell, self.scenario.safety, self.scenario_file)
+        self.stepper = SubStepper(self.sim, self.robot.body, self.human.body_id,
+                                  fine_steps=CONTACT_SUBSTEPS, relative_speed=self._closing_speed,
+                                  margin=0.005,
+                                  max_fine_duration=self.scenario.safety.contact.transient_window)
+        self._safety, self._costs = {}, dict.fromkeys(COSTS, 0.0)
 
     def _rebuild(self) -> None:
         self.cell.rebuild()
@@ -147,6 +159,7 @@ class CellEnv(gymnasium.Env):
         self._started = True
         self.task.reset(self._rng)
         self.control.reset()
+        self.monitors.start()  # an episode that starts inside S_p raises
         self._steps = 0
         self._status = "running"
         self.task.update()
@@ -162,18 +175,43 @@ class CellEnv(gymnasium.Env):
         action = np.clip(action, self.action_space.low, self.action_space.high)
         self.control.apply(action)
         self.robot.apply_commands(self.dt)
-        self.human.update(self.sim.time, self.dt)
-        self.sim.step(self.substeps)
+        start = self.sim.time
+        self.human.update(start, self.dt)
+        if self._far_from_contact():
+            self.sim.step(self.substeps)
+        else:  # a robot-human contact may start or is going on: refine (docs/safety-monitors.md)
+            self.stepper.step(self.substeps)
+        self._safety, self._costs = self.monitors.control_step(start, self.dt)
         self._steps += 1
         obs = self._observation()
         if not all(np.all(np.isfinite(v)) for v in obs.values()):
             return self._end("sim_error", "the physics state became non-finite")
         self.task.update()
         reward, terms = self.task.reward(action)
-        terminated = self.task.success or self.task.dropped
+        violated = any(self._costs.values())
+        stop = violated and self.scenario.safety.terminate_on_violation
+        terminated = self.task.success or self.task.dropped or stop
         truncated = self._steps >= self.max_steps and not terminated
         status = "complete" if terminated or truncated else "running"
         return obs, reward, terminated, truncated, self._info(terms, status)
+
+    def _closing_speed(self) -> float:
+        """A bound on the robot-person closing speed (m/s) over the next control step: the
+        speeds measured at the last one plus what an acceleration of CLOSING_ACCELERATION
+        adds in a control step; the robot's top speed plus a walking person when unknown."""
+        ssm = self._safety.get("ssm")
+        if ssm is None:
+            return self.robot.spec.max_tcp_speed + HUMAN_SPEED
+        return (max(ssm["robot_speed"], 0.0) + max(ssm["human_speed"], 0.0)
+                + CLOSING_ACCELERATION * self.dt)
+
+    def _far_from_contact(self) -> bool:
+        """No robot-person contact can start within this control step: the separation at
+        the last one exceeds what the closing-speed bound covers in it (with the stepper's
+        safety factor and margin)."""
+        distance = self._safety.get("ssm", {}).get("distance")
+        reach = self._closing_speed() * self.dt * self.stepper.safety + self.stepper.margin
+        return distance is not None and distance > reach
 
     def _end(self, status: str, error: str):
         obs = self._observation()
@@ -186,7 +224,9 @@ class CellEnv(gymnasium.Env):
 
     def _info(self, terms: dict, status: str) -> dict:
         return {"reward_terms": terms, "success": self.task.success, "phase": self.task.phase,
-                "dropped": self.task.dropped, "time": self.sim.time, "status": status}
+                "dropped": self.task.dropped, "time": self.sim.time, "status": status,
+                "safety": self._safety, "costs": dict(self._costs),
+                "cost": float(sum(self._costs.values()))}
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -207,14 +247,18 @@ class CellEnv(gymnasium.Env):
                 "software_version": __version__, "control_rate": self.scenario.physics.control_rate,
                 "physics_time_step": self.scenario.physics.time_step,
                 "human_body": self.scenario.human.body,
-                "overrides": json.dumps(self.overrides, sort_keys=True)}
+                "overrides": json.dumps(self.overrides, sort_keys=True),
+                "safety_config": self.monitors.config()}
 
     def trace_units(self) -> dict:
         return {"/time": "s", "/robot/q": "rad", "/robot/qd": "rad/s", "/robot/ee_pos": "m",
                 "/robot/ee_quat": "quaternion xyzw", "/robot/gripper": "m",
                 "/human/link_pos": "m", "/human/link_vel": "m/s", "/part/pos": "m",
                 "/part/quat": "quaternion xyzw", "/task/phase": "index", "/action": "1",
-                "/reward": "1"}
+                "/reward": "1", "/safety/ssm/distance": "m", "/safety/ssm/protective_distance": "m",
+                "/safety/ssm/margin": "m", "/safety/ssm/human_speed": "m/s",
+                "/safety/ssm/robot_speed": "m/s", "/safety/speed/tcp_speed": "m/s",
+                "/safety/cost": "1"}
 
     def trace_dataset_attrs(self) -> dict:
         return {"/human/link_pos": {"link_names": self.human_link_names, "regions": self.human_regions},
@@ -230,4 +274,22 @@ class CellEnv(gymnasium.Env):
                 "/robot/ee_quat": quat, "/robot/gripper": self.robot.gripper_width(),
                 "/human/link_pos": self.human.link_positions(),
                 "/human/link_vel": self.human.link_velocities(),
-                "/part/pos": part, "/part/quat": part_quat, "/task/phase": self.task.phase_index}
+                "/part/pos": part, "/part/quat": part_quat, "/task/phase": self.task.phase_index,
+                **self._safety_row()}
+
+    def _safety_row(self) -> dict:
+        ssm, speed = self._safety.get("ssm", {}), self._safety.get("speed", {})
+        nan = float("nan")
+        return {"/safety/ssm/distance": ssm.get("distance", nan),
+                "/safety/ssm/protective_distance": ssm.get("protective_distance", nan),
+                "/safety/ssm/margin": ssm.get("margin", nan),
+                "/safety/ssm/human_speed": ssm.get("human_speed", nan),
+                "/safety/ssm/robot_speed": ssm.get("robot_speed", nan),
+                "/safety/speed/tcp_speed": speed.get("tcp_speed", nan),
+                "/safety/cost": float(sum(self._costs.values()))}
+
+    def trace_tables(self) -> dict:
+        """Tables written when the episode's trace is finished: every contact sample,
+        impact prediction and event, and the limit table the episode ran under."""
+        self.monitors.finish(self.sim.time)
+        return self.monitors.tables()

@@ -22,7 +22,7 @@ import os
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -120,6 +120,21 @@ class Contact:
 
 def _contact(row) -> Contact:
     return Contact(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9])
+
+
+class ComStates(NamedTuple):
+    """Centre-of-mass frames of n links, world frame, one row per link asked.
+
+    ``position`` (n, 3) m and ``orientation`` (n, 4) quaternion xyzw of each link's
+    centre-of-mass (inertial) frame; with ``velocity``, ``linear`` (n, 3) m/s, the
+    velocity of the centre of mass (not of the URDF link frame), and ``angular`` (n, 3)
+    rad/s; both None without. The base (-1) is its centre-of-mass frame, as pybullet's
+    base pose and velocity are."""
+
+    position: np.ndarray
+    orientation: np.ndarray
+    linear: np.ndarray | None
+    angular: np.ndarray | None
 
 
 class Sim:
@@ -423,7 +438,10 @@ class Sim:
         """World pose of a link frame (the URDF link frame) and optionally its velocity.
 
         Returns ``(position, quaternion)`` or ``(position, quaternion, linear, angular)``
-        with linear velocity in m/s and angular velocity in rad/s, world frame.
+        with linear velocity in m/s and angular velocity in rad/s, world frame. The
+        linear velocity is pybullet's: that of the link's centre of mass, not of the link
+        frame (they differ by ω × offset when the inertial origin is offset); for the base
+        both pose and velocity are of its centre-of-mass frame.
         """
         if link == BASE_LINK:
             pos, orn = self.base_pose(body)
@@ -436,6 +454,30 @@ class Sim:
         if not velocity:
             return np.asarray(s[4]), np.asarray(s[5])
         return np.asarray(s[4]), np.asarray(s[5]), np.asarray(s[6]), np.asarray(s[7])
+
+    def link_com_states(self, body: int, links: Sequence[int], velocity: bool = False
+                        ) -> ComStates:
+        """Centre-of-mass frames of several links (base: -1) and, with ``velocity``,
+        their linear (m/s) and angular (rad/s) velocities, world frame, in one batched
+        pybullet call; see :class:`ComStates` for the shapes. Reads the world only."""
+        links = list(links)
+        rest = [l for l in links if l != BASE_LINK]
+        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=int(velocity),
+                                                 computeForwardKinematics=1) if rest else [])
+        rows = []
+        for l in links:
+            if l == BASE_LINK:
+                row = sum(self._client.getBasePositionAndOrientation(body), ())
+                if velocity:
+                    row += sum(self._client.getBaseVelocity(body), ())
+            else:
+                s = next(states)
+                row = s[0] + s[1] + (s[6] + s[7] if velocity else ())
+            rows.append(row)
+        out = np.array(rows, dtype=float).reshape(len(links), 13 if velocity else 7)
+        if not velocity:
+            return ComStates(out[:, 0:3], out[:, 3:7], None, None)
+        return ComStates(out[:, 0:3], out[:, 3:7], out[:, 7:10], out[:, 10:13])
 
     def change_dynamics(self, body: int, link: int, **kwargs) -> None:
         """Forward pybullet ``changeDynamics`` keywords (lateralFriction, contactStiffness,
@@ -595,36 +637,6 @@ class Sim:
         return {"mass": float(r[0]), "lateral_friction": float(r[1]), "restitution": float(r[5]),
                 "contact_damping": float(r[8]), "contact_stiffness": float(r[9])}
 
-    def link_com_pose(self, body: int, link: int) -> tuple[np.ndarray, np.ndarray]:
-        """World pose (m, quaternion) of a link's centre-of-mass frame; base is -1."""
-        if link == BASE_LINK:
-            return self.base_pose(body)
-        s = self._client.getLinkState(body, link, computeForwardKinematics=1)
-        return np.asarray(s[0]), np.asarray(s[1])
-
-    def link_com_states(self, body: int, links: Sequence[int], velocity: bool = False
-                        ) -> tuple[np.ndarray, np.ndarray | None]:
-        """World positions (m) and, with ``velocity``, linear velocities (m/s) of link
-        centres of mass, each shape (n, 3), in one batched call; base is -1."""
-        links = list(links)
-        pos = np.empty((len(links), 3))
-        vel = np.empty((len(links), 3)) if velocity else None
-        rest = [l for l in links if l != BASE_LINK]
-        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=int(velocity),
-                                                 computeForwardKinematics=1) if rest else [])
-        for i, l in enumerate(links):
-            if l == BASE_LINK:
-                pos[i] = self._client.getBasePositionAndOrientation(body)[0]
-                if velocity:
-                    vel[i] = self._client.getBaseVelocity(body)[0]
-            else:
-                s = next(states)
-                pos[i] = s[0]
-                if velocity:
-                    vel[i] = s[6]
-        return pos, vel
-
-
     def link_frames(self, body: int, links: Sequence[int]
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Link frame positions (n, 3, m), orientations (n, 4, xyzw) and centres of mass
@@ -654,26 +666,6 @@ class Sim:
                 shape["vertices"] = np.asarray(self._client.getMeshData(body, link, i)[1], float)
             out.append(shape)
         return out
-
-    def link_com_kinematics(self, body: int, links: Sequence[int]
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Centre-of-mass frames of several links (base: -1) with their velocities, in one
-        batched call: positions (n, 3, m), orientations (n, 4, xyzw), linear velocities of
-        the centres of mass (n, 3, m/s) and angular velocities (n, 3, rad/s), world frame."""
-        rows = []
-        rest = [l for l in links if l != BASE_LINK]
-        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=1,
-                                                 computeForwardKinematics=1) if rest else [])
-        for l in links:
-            if l == BASE_LINK:
-                pose = self._client.getBasePositionAndOrientation(body)
-                rows.append(pose[0] + pose[1] + sum(self._client.getBaseVelocity(body), ()))
-            else:
-                s = next(states)
-                rows.append(s[0] + s[1] + s[6] + s[7])
-        out = np.array(rows, dtype=float).reshape(len(rows), 13)
-        return out[:, 0:3], out[:, 3:7], out[:, 7:10], out[:, 10:13]
-
 
     # ---- validation support
     # The physics step may change at run time (contact sub-stepping,
@@ -731,30 +723,9 @@ class Sim:
         """Apply ``force`` (N, world frame) at ``position`` (m, world; default the link's
         centre of mass) during the next physics step only."""
         if position is None:
-            position = self.link_com_pose(body, link)[0]
+            position = self.link_com_states(body, [link]).position[0]
         self._client.applyExternalForce(body, link, list(map(float, force)),
                                         list(map(float, position)), pybullet.WORLD_FRAME)
-
-    # ---- safety support
-    def link_com_velocities(self, body: int, links: Sequence[int]
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Centre-of-mass positions (n, 3, m), linear velocities (n, 3, m/s) and angular
-        velocities (n, 3, rad/s) of several links, world frame, in one batched call; the
-        base is -1. Reads the world only."""
-        links = list(links)
-        rows = []
-        rest = [l for l in links if l != BASE_LINK]
-        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=1,
-                                                 computeForwardKinematics=1) if rest else [])
-        for l in links:
-            if l == BASE_LINK:
-                lin, ang = self._client.getBaseVelocity(body)
-                rows.append((*self._client.getBasePositionAndOrientation(body)[0], *lin, *ang))
-            else:
-                s = next(states)
-                rows.append((*s[0], *s[6], *s[7]))
-        out = np.array(rows, dtype=float).reshape(len(links), 9)
-        return out[:, 0:3], out[:, 3:6], out[:, 6:9]
 
 
 def _fraction(dt: float) -> Fraction:

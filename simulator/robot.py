@@ -120,12 +120,15 @@ class Robot:
         return self.sim.link_state(self.body, self.ee_link)
 
     def ee_velocity(self) -> tuple[np.ndarray, np.ndarray]:
-        """TCP linear (m/s) and angular (rad/s) velocity, world frame."""
+        """TCP linear (m/s) and angular (rad/s) velocity, world frame (the end-effector
+        link's centre-of-mass velocity, which is the TCP's when, as for the Panda's
+        massless ``panda_grasptarget``, the link's inertial origin is its frame)."""
         _, _, lin, ang = self.sim.link_state(self.body, self.ee_link, velocity=True)
         return lin, ang
 
     def link_velocities(self) -> np.ndarray:
-        """Linear velocity (m/s, world) of every link frame, shape (n_links, 3)."""
+        """Linear velocity (m/s, world) of every link's centre of mass (pybullet's
+        ``getLinkState`` velocity; not that of the link frame), shape (n_links, 3)."""
         return np.array([self.sim.link_state(self.body, l, velocity=True)[2]
                          for l in self.link_indices])
 

@@ -60,15 +60,15 @@ class JointImpedance:
         self.target = np.array(q, float)
         self.q_ref = self.target.copy()
         self.qd_ref = np.zeros_like(self.target)
-        self._rate = self.velocity * self.dt
+        self._rate = self.velocity.copy()  # rad/s or m/s per joint
         self.update_model()
 
     def set_target(self, q, duration: float = 0.0) -> None:
         """The position the reference moves to (rad or m per joint), spread evenly over
         ``duration`` seconds (0: as fast as the speed limits allow)."""
         self.target = np.array(q, float)
-        steps = max(1.0, duration / self.dt)
-        self._rate = np.minimum(np.abs(self.target - self.q_ref) / steps, self.velocity * self.dt)
+        span = max(duration, self.sim.time_step)
+        self._rate = np.minimum(np.abs(self.target - self.q_ref) / span, self.velocity)
 
     def update_model(self) -> None:
         """Mass matrix, gains and feed-forward at the current state (once per control step)."""
@@ -82,9 +82,10 @@ class JointImpedance:
 
     def torques(self, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
         """Advance the reference by one physics step and return the bounded torques."""
-        step = np.clip(self.target - self.q_ref, -self._rate, self._rate)
+        h = self.sim.time_step  # the step may change (contact sub-stepping)
+        step = np.clip(self.target - self.q_ref, -self._rate * h, self._rate * h)
         self.q_ref = self.q_ref + step
-        self.qd_ref = step / self.dt
+        self.qd_ref = step / h
         accel = self.kp * (self.q_ref - q) + self.kd * (self.qd_ref - qd)
         return np.clip(self.bias + self.mass @ accel, -self.effort, self.effort)
 

@@ -131,7 +131,7 @@ def hand_out(env):
         obs, *_ = env.step(ZERO)
     link = h.link("hand_right")
     wrist, _ = sim.link_state(h.body_id, link.index)
-    centre, _ = sim.link_com_pose(h.body_id, link.index)
+    centre = sim.link_com_states(h.body_id, [link.index]).position[0]
     tip = 2 * centre - wrist
     low = min((wrist, tip), key=lambda p: p[2]) - np.array([0, 0, link.radius])
     return obs, centre, low

@@ -10,8 +10,9 @@ from simulator import catalogue
 from simulator.human import Human, Walk
 from simulator.physics import Sim
 from simulator.robot import Robot
-from simulator.safety.separation import (REDUCED_SPEED, SeparationMonitor, SpeedMonitor,
-                                         SpeedZone, UnsafeStartError, segment_distances)
+from simulator.safety.geometry import segment_distances
+from simulator.safety.separation import SeparationMonitor, UnsafeStartError
+from simulator.safety.speed import REDUCED_SPEED, SpeedMonitor, SpeedZone
 from simulator.safety.ssm import SsmParameters, protective_distance
 
 PARAMS = SsmParameters(reaction_time=0.1, braking="constant_deceleration", deceleration=2.0,
@@ -147,7 +148,9 @@ def test_walking_person_speed_towards_the_robot_is_measured():
         human.update(sim.time, DT)
         sim.step(SUBSTEPS)
         samples.append((tracked.on_control_step(k * DT, DT), untracked.on_control_step(k * DT, DT)))
-        frames.append({l.name: sim.link_com_pose(human.body_id, l.index) for l in human.links})
+        com = sim.link_com_states(human.body_id, [l.index for l in human.links])
+        frames.append({l.name: (com.position[i], com.orientation[i])
+                       for i, l in enumerate(human.links)})
     # reference: central difference of the closest material point, from link poses only
     measured, reference, trunk = [], [], []
     for k in range(12, 28):      # after the start ramp (about 0.5 s), before arriving

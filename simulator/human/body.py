@@ -210,15 +210,17 @@ class Human:
     # ------------------------------------------------------------------ state (world frame)
     def link_positions(self) -> np.ndarray:
         """Centres of the 15 link capsules (their centres of mass), (15, 3), world, m."""
-        return self.sim.link_com_states(self.body_id, [l.index for l in self.links])[0]
+        return self.sim.link_com_states(self.body_id, [l.index for l in self.links]).position
 
     def link_velocities(self) -> np.ndarray:
         """Linear velocities of the 15 link centres, (15, 3), world, m/s."""
-        return self.sim.link_com_states(self.body_id, [l.index for l in self.links], True)[1]
+        return self.sim.link_com_states(self.body_id, [l.index for l in self.links],
+                                       velocity=True).linear
 
     def palm_position(self, side: str) -> np.ndarray:
         """The palm point (centre of the hand capsule), world, m."""
-        return self.sim.link_com_pose(self.body_id, self._index[f"hand_{self._side(side)}"])[0]
+        hand = self._index[f"hand_{self._side(side)}"]
+        return self.sim.link_com_states(self.body_id, [hand]).position[0]
 
     def shoulder_position(self, side: str) -> np.ndarray:
         """The shoulder joint centre, world, m."""
@@ -313,7 +315,8 @@ class Human:
         hand = self._index[f"hand_{side}"]
         if not self.sim.closest_points(self.body_id, body_id, GRASP_RADIUS, link_a=hand):
             return False
-        hand_pos, hand_orn = self.sim.link_com_pose(self.body_id, hand)
+        com = self.sim.link_com_states(self.body_id, [hand])
+        hand_pos, hand_orn = com.position[0], com.orientation[0]
         obj_pos, obj_orn = self.sim.base_pose(body_id)
         inv_pos, inv_orn = self.sim.invert_transform(hand_pos, hand_orn)
         rel_pos, rel_orn = self.sim.multiply_transforms(inv_pos, inv_orn, obj_pos, obj_orn)

@@ -216,22 +216,24 @@ class ContactMonitor:
         q, qd = self.robot.joint_state()
         if self._nearest is not None and self._nearest > PRE_CONTACT_RANGE:
             return q, qd, None
-        return q, qd, self.sim.link_com_velocities(self.human.body_id, self._human_links)
+        motion = self.sim.link_com_states(self.human.body_id, self._human_links, velocity=True)
+        return q, qd, motion
 
     def _point_motion(self, robot_link: int, on_robot, human_link: int, on_human, state):
         """Robot point velocity (J(q)·q̇), human point velocity (v + ω × r), the Jacobian
         and the mass matrix at ``state`` (pre-contact when available), world frame."""
         q, qd, motion = state
         if motion is None:
-            com, lin, ang = (a[0] for a in self.sim.link_com_velocities(self.human.body_id,
-                                                                        [human_link]))
+            motion = self.sim.link_com_states(self.human.body_id, [human_link], velocity=True)
+            row = 0
         else:
             row = self._human_links.index(human_link)
-            com, lin, ang = motion[0][row], motion[1][row], motion[2][row]
+        com, lin, ang = motion.position[row], motion.linear[row], motion.angular[row]
         v_human = lin + np.cross(ang, np.asarray(on_human) - com)
         if robot_link < 0:     # the fixed base
             return np.zeros(3), v_human, None, None
-        com_pos, com_orn = self.sim.link_com_pose(self.robot.body, robot_link)
+        com = self.sim.link_com_states(self.robot.body, [robot_link])
+        com_pos, com_orn = com.position[0], com.orientation[0]
         local = self.sim.rotation_matrix(com_orn).T @ (np.asarray(on_robot) - com_pos)
         jac = self.robot.jacobian(q, robot_link, local)[:3]
         return jac @ qd, v_human, jac, self.robot.mass_matrix(q)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from simulator.spec.schema import non_empty, non_negative, positive, spec_field
 
@@ -39,6 +40,35 @@ class GripperSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SurfaceSpec:
+    """The contact surface of one robot link, for pressure = force / area."""
+
+    link: str = spec_field(doc="URDF link name")
+    kind: Literal["flat", "edge"] = spec_field("flat", doc="flat face or rounded edge")
+    area_cm2: float | None = spec_field(None, unit="cm²", doc="flat: contact area",
+                                        check=positive)
+    edge_radius_mm: float | None = spec_field(None, unit="mm", doc="edge: radius",
+                                              check=positive)
+
+    def __post_init__(self) -> None:
+        if self.kind == "flat" and self.area_cm2 is None:
+            raise ValueError(f"link {self.link}: a flat surface needs area_cm2")
+        if self.kind == "edge" and self.edge_radius_mm is None:
+            raise ValueError(f"link {self.link}: an edge needs edge_radius_mm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoppingRow:
+    """One measured stop: TCP speed before the stop, stopping time and distance."""
+
+    speed: float = spec_field(unit="m/s", doc="TCP speed when the stop was triggered",
+                              check=non_negative)
+    time: float = spec_field(unit="s", doc="from the stop signal to standstill",
+                             check=non_negative)
+    distance: float = spec_field(unit="m", doc="TCP travel during the stop", check=non_negative)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RobotSpec:
     """Everything cobotsim needs to know about one robot model."""
 
@@ -54,11 +84,21 @@ class RobotSpec:
     payload: float = spec_field(unit="kg", doc="rated payload", check=non_negative)
     max_tcp_speed: float = spec_field(unit="m/s", doc="maximum Cartesian TCP speed", check=positive)
     gripper: GripperSpec | None = spec_field(None, doc="the gripper, or null for none")
+    contact_surfaces: tuple[SurfaceSpec, ...] = spec_field((), doc="declared contact "
+                                                           "surfaces; other links: 1 cm² flat")
+    stopping: tuple[StoppingRow, ...] = spec_field((), doc="category-1 stopping data at the "
+                                                   "TCP, by increasing speed (for SSM)")
     joint_bandwidth: float = spec_field(60.0, unit="rad/s", doc="bandwidth ω of the joint "
                                         "impedance drive: τ = b + M·(ω²·e + 2ω·ė)",
                                         check=positive)
 
     def __post_init__(self) -> None:
+        speeds = [row.speed for row in self.stopping]
+        if any(b <= a for a, b in zip(speeds, speeds[1:])) or len(speeds) == 1:
+            raise ValueError(f"stopping: needs at least two rows with increasing speed, got {speeds}")
+        if speeds and speeds[-1] < self.max_tcp_speed:
+            raise ValueError(f"stopping: the data end at {speeds[-1]} m/s, below max_tcp_speed "
+                             f"{self.max_tcp_speed} m/s; measure up to the top speed")
         if len(self.home) != len(self.joints):
             raise ValueError(f"home has {len(self.home)} values for {len(self.joints)} joints")
         for q, j in zip(self.home, self.joints):

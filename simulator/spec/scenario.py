@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from simulator.spec.safety import SafetySpec
 from simulator.spec.schema import (each_non_negative, each_positive, in_range, non_empty,
                                    non_negative, positive, spec_field)
 
@@ -157,6 +158,7 @@ class ScenarioSpec:
     human: HumanSpec = spec_field(default_factory=HumanSpec, doc="the person")
     task: TaskSpec = spec_field(default_factory=TaskSpec, doc="the task")
     physics: PhysicsSpec = spec_field(default_factory=PhysicsSpec, doc="physics and control rate")
+    safety: SafetySpec = spec_field(default_factory=SafetySpec, doc="safety monitors")
 
     def __post_init__(self) -> None:
         if self.robot.id not in self.robots:

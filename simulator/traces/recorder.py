@@ -144,6 +144,9 @@ class TraceRecorder(gymnasium.Wrapper):
 
     def _finish(self, status: str, *, success: bool, error: str) -> Path:
         writer = self._writer
+        tables = getattr(self.env.unwrapped, "trace_tables", None)
+        for path, (records, dtype, units) in (tables() if callable(tables) else {}).items():
+            writer.add_table(path, records, dtype=dtype, units=units)
         final = {"success": success, "error": error, "n_steps": writer.n_rows,
                  "wall_time": time.perf_counter() - self._started}
         if self._last_time is not None:
