@@ -46,7 +46,6 @@ from simulator.version import __version__
 
 log = logging.getLogger(__name__)
 
-CONTACT_SUBSTEPS = 20  # fine physics steps per coarse step near contact (validation)
 HUMAN_SPEED = 2.0  # m/s, bound on the person's speed towards the robot (ISO 13855 K = 2000 mm/s)
 CLOSING_ACCELERATION = 10.0  # m/s², bound on how fast the closing speed can grow
 CAMERA = {"eye": (1.9, -1.6, 1.9), "target": (0.45, 0.0, 0.9)}
@@ -110,7 +109,8 @@ class CellEnv(gymnasium.Env):
         self.task = make_task(self.scenario.task.kind, self.scenario, self.cell)
         self.monitors = SafetyMonitors(self.cell, self.scenario.safety, self.scenario_file)
         self.stepper = SubStepper(self.sim, self.robot.body, self.human.body_id,
-                                  fine_steps=CONTACT_SUBSTEPS, relative_speed=self._closing_speed,
+                                  fine_steps=self.scenario.physics.contact_substeps,
+                                  relative_speed=self._closing_speed,
                                   margin=0.005,
                                   max_fine_duration=self.scenario.safety.contact.transient_window)
         self._safety, self._costs = {}, dict.fromkeys(COSTS, 0.0)
@@ -177,7 +177,7 @@ class CellEnv(gymnasium.Env):
         self.robot.apply_commands(self.dt)
         start = self.sim.time
         self.human.update(start, self.dt)
-        if self._far_from_contact():
+        if self.stepper.fine_steps == 1 or self._far_from_contact():
             self.sim.step(self.substeps)
         else:  # a robot-human contact may start or is going on: refine (docs/safety-monitors.md)
             self.stepper.step(self.substeps)

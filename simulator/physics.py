@@ -650,19 +650,21 @@ class Sim:
         """Whether a link (base: -1) has at least one collision shape."""
         return len(self._client.getCollisionShapeData(body, link)) > 0
 
-    def link_collision_shapes(self, body: int, link: int) -> list[dict]:
+    def link_collision_shapes(self, body: int, link: int, vertices: bool = True) -> list[dict]:
         """The collision shapes of a link (base: -1), each a dict with ``kind`` (sphere,
         box, capsule, cylinder, mesh, other), ``dimensions`` (pybullet's: sphere radius
         first; box full extents; capsule/cylinder height then radius; mesh scale),
-        ``position``/``orientation`` of the shape in the link's centre-of-mass frame and,
-        for meshes, ``vertices`` (n, 3, m) in the centre-of-mass frame."""
+        ``file`` (the mesh file, or ""), ``position``/``orientation`` of the shape in the
+        link's centre-of-mass frame and, for meshes when ``vertices``, ``vertices``
+        (n, 3, m) in the centre-of-mass frame."""
         kinds = {v: k for k, v in _SHAPES.items()}
         kinds[pybullet.GEOM_MESH] = "mesh"
         out = []
         for i, row in enumerate(self._client.getCollisionShapeData(body, link)):
             shape = {"kind": kinds.get(row[2], "other"), "dimensions": tuple(row[3]),
+                     "file": row[4].decode(errors="replace") if isinstance(row[4], bytes) else "",
                      "position": np.asarray(row[5], float), "orientation": np.asarray(row[6], float)}
-            if shape["kind"] == "mesh":
+            if shape["kind"] == "mesh" and vertices:
                 shape["vertices"] = np.asarray(self._client.getMeshData(body, link, i)[1], float)
             out.append(shape)
         return out

@@ -4,6 +4,10 @@ Measures the handover scenario with the scripted policy in three configurations:
 
 ``physics``  the physics steps alone (robot, person, table, part; no env, no policy);
 ``env``      full env steps with the scripted policy (control, human motion, task);
+``bare``     full env steps with the scripted policy, safety monitors and contact
+             sub-stepping off (a scenario variant written to a temporary folder);
+``monitors``  the same with the monitors on, sub-stepping off (the monitors' overhead);
+``env``      the scenario as shipped: monitors on, contact sub-stepping on;
 ``traced``   the same with HDF5 trace writing on (what ``cobotsim run`` does).
 
 Run ``python -m benchmarks.perf.realtime [--episodes N] [--repeat R] [--json FILE]``;
@@ -87,18 +91,35 @@ def _physics_only(make_env, seconds: float) -> tuple[float, float]:
     return n * sim.time_step, wall
 
 
+def _variant(scenario: str, folder: Path, monitors: bool) -> str:
+    """The scenario with contact sub-stepping off and the monitors on or off."""
+    import yaml
+
+    from simulator.catalogue import scenario_path
+    data = yaml.safe_load(scenario_path(scenario).read_text())
+    data.setdefault("physics", {})["contact_substeps"] = 1
+    safety = data.setdefault("safety", {})
+    for name in ("contact", "separation", "speed"):
+        safety.setdefault(name, {})["enabled"] = monitors
+    path = folder / ("monitors" if monitors else "bare") / f"{data['id']}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
 def measure(episodes: int = 5, scenario: str = "handover") -> dict:
     from simulator.env import CellEnv
 
-    def make_env():
-        return CellEnv(scenario)
-
     results = {"scenario": scenario, "episodes": episodes, "machine": machine()}
-    sim_t, wall = _physics_only(make_env, 20.0)
+    sim_t, wall = _physics_only(lambda: CellEnv(scenario), 20.0)
     results["physics"] = {"sim_time_s": sim_t, "wall_time_s": wall, "rtf": sim_t / wall}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, traced in (("env", False), ("traced", True)):
-            sim_t, wall, steps = _episodes(make_env, episodes, traced, Path(tmp))
+        tmp = Path(tmp)
+        configs = (("bare", _variant(scenario, tmp, False), False),
+                   ("monitors", _variant(scenario, tmp, True), False),
+                   ("env", scenario, False), ("traced", scenario, True))
+        for name, source, traced in configs:
+            sim_t, wall, steps = _episodes(lambda s=source: CellEnv(s), episodes, traced, tmp)
             results[name] = {"sim_time_s": sim_t, "wall_time_s": wall, "rtf": sim_t / wall,
                              "env_steps_per_s": steps / wall}
     return results
@@ -115,7 +136,7 @@ def main(argv=None) -> int:
     m = runs[0]["machine"]
     print(f"machine: {m['cpu']} ({m['cores']} cores), Python {m['python']}, cobotsim {m['cobotsim']}")
     print(f"{args.scenario}, scripted policy, {args.episodes} episodes per run, {len(runs)} run(s)")
-    for name in ("physics", "env", "traced"):
+    for name in ("physics", "bare", "monitors", "env", "traced"):
         rtfs = sorted(r[name]["rtf"] for r in runs)
         median = rtfs[len(rtfs) // 2]
         rate = ""

@@ -61,7 +61,7 @@ class BodyDistance:
         if not self.links_a or not self.links_b:
             raise ValueError("both bodies need links with collision shapes")
         self.query_radius = query_radius
-        bounds = np.array([_link_capsule(sim.link_collision_shapes(body, l))
+        bounds = np.array([_bound(sim, body, l)
                            for body, links in ((body_a, self.links_a), (body_b, self.links_b))
                            for l in links])    # (n_a + n_b, 7): end0, end1, radius
         self._ends = bounds[:, :6].reshape(-1, 2, 3)
@@ -134,6 +134,20 @@ def rotate(quat: np.ndarray, v: np.ndarray) -> np.ndarray:
     q, w = quat[..., :3], quat[..., 3:]
     t = 2.0 * _cross(q, v)
     return v + w * t + _cross(q, t)
+
+
+_BOUNDS: dict[tuple, np.ndarray] = {}
+
+
+def _bound(sim, body: int, link: int) -> np.ndarray:
+    """The bounding capsule of a link, fitted once per distinct set of shapes (a robot
+    is rebuilt at every reset; fitting its meshes again would cost ~0.1 s each time)."""
+    shapes = sim.link_collision_shapes(body, link, vertices=False)
+    key = tuple((s["kind"], s["file"], s["dimensions"], tuple(np.round(s["position"], 9)),
+                 tuple(np.round(s["orientation"], 9))) for s in shapes)
+    if key not in _BOUNDS:
+        _BOUNDS[key] = _link_capsule(sim.link_collision_shapes(body, link))
+    return _BOUNDS[key]
 
 
 def _link_capsule(shapes: list[dict]) -> np.ndarray:

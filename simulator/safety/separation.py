@@ -58,7 +58,8 @@ class SeparationSample:
     exact: bool
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        # field by field: dataclasses.asdict deep-copies and costs ~0.2 ms per sample
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         d["terms"] = self.terms.as_dict()
         return d
 
@@ -124,6 +125,7 @@ class SeparationMonitor:
         the root constraint (whose error is corrected on positions): 0.42 against 1.0 m/s
         measured during a walk. Without a previous sample the velocity state is used."""
         pair = self.distance.closest()
+        self.last_pair = pair  # other monitors reuse it (no second distance query)
         v_r = float(-np.dot(pair.velocity_a, pair.normal))
         velocity_b, prev = pair.velocity_b, self._previous
         if prev is not None and time > prev[0]:

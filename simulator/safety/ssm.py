@@ -26,7 +26,7 @@ Two braking models give T_s and S_s at the robot's speed:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -174,7 +174,7 @@ class SsmTerms:
     s_p: float
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 def protective_distance(v_h: float, v_r: float, params: SsmParameters,

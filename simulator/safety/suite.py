@@ -23,7 +23,8 @@ import h5py
 import numpy as np
 
 from simulator.errors import SpecError
-from simulator.safety.contact import ContactMonitor
+from simulator.physics import Contact
+from simulator.safety.contact import QUERY_DISTANCE, ContactMonitor
 from simulator.safety.limits import ContactSurface, LimitTable
 from simulator.safety.records import UNITS, ContactSample, ImpactPrediction, SpeedLimitSample
 from simulator.safety.separation import SeparationMonitor
@@ -60,6 +61,7 @@ class SafetyMonitors:
         self.spec = spec
         sim, robot, human = cell.sim, cell.robot, cell.human
         self.limits = LimitTable.from_body_model()
+        self._bodies = (robot.body, human.body_id)
         self.contact = self.separation = self.speed = None
         if spec.contact.enabled:
             surfaces = {s.link: ContactSurface(s.kind, s.area_cm2, s.edge_radius_mm)
@@ -123,13 +125,23 @@ class SafetyMonitors:
             costs["speed"] = float(bool(sample.violations))
             self._add_events(e.as_dict() for e in self.speed.pop_events())
         if self.contact is not None:
-            self.contact.control_step_samples(t + dt)
+            self.contact.control_step_samples(t + dt, closest=self._shared_pair())
             new = self.contact.drain()
             safety["contact"] = {k: [r.as_record() for r in v] for k, v in new.items()}
             costs["contact"] = float(any(s.ratio > 1.0 for s in new["samples"]))
             self._add_events({"monitor": "pfl", "kind": e.kind, **e.as_record()} for e in new["events"])
         safety["events"], self._new_events = self._new_events, []
         return safety, costs
+
+    def _shared_pair(self) -> Contact | None:
+        """The separation monitor's closest robot-person pair of this control step, in the
+        form the contact monitor takes (None: let it query; nothing within its range)."""
+        pair = getattr(self.separation, "last_pair", None)
+        if pair is None or not pair.exact or pair.distance > QUERY_DISTANCE:
+            return None
+        return Contact(self._bodies[0], self._bodies[1], pair.link_a,
+                       pair.link_b, tuple(pair.point_a), tuple(pair.point_b),
+                       tuple(pair.normal), pair.distance, 0.0)
 
     def _add_events(self, events) -> None:
         events = list(events)

@@ -27,6 +27,9 @@ class PhysicsSpec:
     gravity: float = spec_field(-9.81, unit="m/s²", doc="z component of gravity")
     solver_iterations: int = spec_field(50, doc="constraint solver iterations per step",
                                         check=positive)
+    contact_substeps: int = spec_field(20, doc="physics steps per time_step while a robot-"
+                                       "person contact is imminent or going on (1: off); "
+                                       "see docs/safety-monitors.md", check=positive)
 
     @property
     def substeps(self) -> int:
