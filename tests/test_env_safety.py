@@ -149,3 +149,27 @@ def test_a_contact_surface_on_an_unknown_link_names_the_key(monkeypatch, handove
     with pytest.raises(SpecError) as err:
         SafetyMonitors(handover_env.cell, handover_env.scenario.safety)
     assert err.value.key == "contact_surfaces[0].link" and "panda_hand" in str(err.value)
+
+
+def test_stopping_terms_use_the_robots_own_speed(handover_env):
+    """A robot moving sideways (no speed towards the person) still needs its full stopping
+    time and distance: S_s and T_s follow the TCP speed, not the directed speed."""
+    handover_env.reset(seed=0)
+    sep = handover_env.monitors.separation
+    sep._tcp_speed = lambda: 0.0
+    still = sep.measure(handover_env.sim.time)
+    sep._tcp_speed = lambda: 1.5
+    moving = sep.measure(handover_env.sim.time)
+    table = handover_env.monitors.ssm_parameters.stopping
+    assert moving.terms.s_s == pytest.approx(table.at(1.5)[1])
+    assert moving.terms.t_s == pytest.approx(table.at(1.5)[0])
+    assert moving.protective_distance > still.protective_distance
+
+
+def test_an_episode_that_starts_in_contact_raises(handover_env, monkeypatch):
+    from simulator.physics import Contact
+    handover_env.reset(seed=0)
+    fake = Contact(0, 1, 3, 5, (0, 0, 0), (0, 0, 0), (1, 0, 0), 0.0, 1.0)
+    monkeypatch.setattr(handover_env.sim, "contacts", lambda *a, **k: [fake])
+    with pytest.raises(UnsafeStartError, match="touching the person"):
+        handover_env.monitors.start()

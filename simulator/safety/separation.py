@@ -105,6 +105,7 @@ class SeparationMonitor:
         self.sim, self.params, self.tracked = sim, params, bool(tracked)
         self.moving_speed = float(moving_speed)
         self._robot, self._human = robot.body, human.body_id
+        self._tcp_speed = lambda: float(np.linalg.norm(robot.ee_velocity()[0]))
         self.distance = BodyDistance(sim, robot.body, [-1] + list(robot.link_indices),
                                      human.body_id, [l.index for l in human.links], query_radius)
         self._robot_names = {l: "base" if l == -1 else sim.joint_info(robot.body, l).link_name
@@ -137,7 +138,14 @@ class SeparationMonitor:
         self._latest = (float(time), *self.distance.frames_b)
         v_h = (float(np.dot(velocity_b, pair.normal)) if self.tracked
                else self.params.human_speed_default)
-        terms = protective_distance(max(v_h, 0.0), max(v_r, 0.0), self.params)
+        # T_s and S_s at the robot's own speed (the TCP's, as the stopping data are
+        # measured), not at its speed towards the person: a robot moving sideways still
+        # needs its full stopping time, during which the person keeps coming
+        stopping_speed = max(self._tcp_speed(), max(v_r, 0.0))
+        if self.params.stopping is not None:
+            stopping_speed = min(stopping_speed, self.params.stopping.max_speed)
+        terms = protective_distance(max(v_h, 0.0), max(v_r, 0.0), self.params,
+                                    stopping_speed=stopping_speed)
         moving = pair.motion_a > self.moving_speed
         human_link, region = self._human_info[pair.link_b]
         return SeparationSample(

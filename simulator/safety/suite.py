@@ -27,7 +27,7 @@ from simulator.physics import Contact
 from simulator.safety.contact import QUERY_DISTANCE, ContactMonitor
 from simulator.safety.limits import ContactSurface, LimitTable
 from simulator.safety.records import UNITS, ContactSample, ImpactPrediction, SpeedLimitSample
-from simulator.safety.separation import SeparationMonitor
+from simulator.safety.separation import SeparationMonitor, UnsafeStartError
 from simulator.safety.speed import REDUCED_SPEED, SpeedMonitor, SpeedZone
 from simulator.safety.ssm import SsmParameters, StoppingData
 
@@ -61,7 +61,7 @@ class SafetyMonitors:
         self.spec = spec
         sim, robot, human = cell.sim, cell.robot, cell.human
         self.limits = LimitTable.from_body_model()
-        self._bodies = (robot.body, human.body_id)
+        self._sim, self._bodies = sim, (robot.body, human.body_id)
         self.contact = self.separation = self.speed = None
         if spec.contact.enabled:
             surfaces = {s.link: ContactSurface(s.kind, s.area_cm2, s.edge_radius_mm)
@@ -105,7 +105,12 @@ class SafetyMonitors:
 
     # ------------------------------------------------------------------ episode
     def start(self) -> None:
-        """Check the episode does not start unsafe (raises UnsafeStartError)."""
+        """Check the episode does not start unsafe (raises UnsafeStartError): no robot-person
+        contact, and (with the separation monitor) the person outside S_p."""
+        touching = self._sim.contacts(*self._bodies)
+        if touching:
+            raise UnsafeStartError(f"the episode starts with the robot touching the person "
+                                   f"({len(touching)} contact points)")
         if self.separation is not None:
             self.separation.check_start()
 
@@ -201,4 +206,10 @@ def _event_row(event: dict) -> dict:
             "region": str(event.get("region", event.get("human_region", ""))),
             "value": float(value), "limit": float(limit if limit is not None else math.nan),
             "violated": bool(event.get("violated", True)),
-            "details": json.dumps(event, sort_keys=True, default=float)}
+            "details": json.dumps(_finite(event), sort_keys=True, default=float)}
+
+
+def _finite(event: dict) -> dict:
+    """Standard JSON has no infinity: a ratio against a zero limit (contact not permitted)
+    is written as the string "inf"."""
+    return {k: ("inf" if isinstance(v, float) and math.isinf(v) else v) for k, v in event.items()}
