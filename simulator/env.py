@@ -177,6 +177,7 @@ class CellEnv(gymnasium.Env):
         self.robot.apply_commands(self.dt)
         start = self.sim.time
         self.human.update(start, self.dt)
+        self.monitors.expect_contact_within(self._reach())
         if self.stepper.fine_steps == 1 or self._far_from_contact():
             self.sim.step(self.substeps)
         else:  # a robot-human contact may start or is going on: refine (docs/safety-monitors.md)
@@ -202,7 +203,8 @@ class CellEnv(gymnasium.Env):
         ssm = self._safety.get("ssm")
         if ssm is None:
             return self.robot.spec.max_tcp_speed + HUMAN_SPEED
-        return (max(ssm["robot_speed"], 0.0) + max(ssm["human_speed"], 0.0)
+        # robot_motion bounds the speed of every robot point, not only the closest one
+        return (max(ssm["robot_motion"], 0.0) + max(ssm["human_speed"], 0.0)
                 + CLOSING_ACCELERATION * self.dt)
 
     def _far_from_contact(self) -> bool:
@@ -210,8 +212,11 @@ class CellEnv(gymnasium.Env):
         the last one exceeds what the closing-speed bound covers in it (with the stepper's
         safety factor and margin)."""
         distance = self._safety.get("ssm", {}).get("distance")
-        reach = self._closing_speed() * self.dt * self.stepper.safety + self.stepper.margin
-        return distance is not None and distance > reach
+        return distance is not None and distance > self._reach()
+
+    def _reach(self) -> float:
+        """How far (m) the robot and the person can close in within one control step."""
+        return self._closing_speed() * self.dt * self.stepper.safety + self.stepper.margin
 
     def _end(self, status: str, error: str):
         obs = self._observation()

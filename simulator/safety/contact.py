@@ -102,6 +102,7 @@ class ContactMonitor:
         m_l = robot.spec.payload if payload is None else float(payload)
         self.standard_mass = standard_robot_mass(robot.spec.moving_mass, m_l)
         self._human_links = [l.index for l in human.links]
+        self.pre_contact_range = PRE_CONTACT_RANGE  # m; the env narrows it per control step
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -213,9 +214,9 @@ class ContactMonitor:
         person's links (the costly part) are read only while the person was within
         :data:`PRE_CONTACT_RANGE` at the last control step (or the distance is unknown):
         farther away, no contact can start before the next control step."""
+        if self._nearest is not None and self._nearest > self.pre_contact_range:
+            return None
         q, qd = self.robot.joint_state()
-        if self._nearest is not None and self._nearest > PRE_CONTACT_RANGE:
-            return q, qd, None
         motion = self.sim.link_com_states(self.human.body_id, self._human_links, velocity=True)
         return q, qd, motion
 

@@ -138,6 +138,13 @@ class SafetyMonitors:
         safety["events"], self._new_events = self._new_events, []
         return safety, costs
 
+    def expect_contact_within(self, reach: float) -> None:
+        """No robot-person contact can start in the next control step unless they are
+        closer than ``reach`` (m) now: lets the contact monitor skip reading the pre-contact
+        state of the person on every physics step when they are farther apart."""
+        if self.contact is not None:
+            self.contact.pre_contact_range = reach
+
     def _shared_pair(self) -> Contact | None:
         """The separation monitor's closest robot-person pair of this control step, in the
         form the contact monitor takes (None: let it query; nothing within its range)."""
