@@ -205,7 +205,7 @@ def _panda_and_person() -> list[dict]:
     from simulator.physics import Sim
     from simulator.robot import Robot
     from simulator.safety.separation import SeparationMonitor
-    from simulator.safety.ssm import SsmParameters, protective_distance
+    from simulator.safety.ssm import SsmParameters
 
     params = SsmParameters(reaction_time=0.1, braking="constant_deceleration", deceleration=2.0,
                            intrusion_distance=0.1, human_uncertainty=0.02, robot_uncertainty=0.01)
@@ -222,6 +222,12 @@ def _panda_and_person() -> list[dict]:
             s = monitor.measure(0.0)
             dense = min(c.distance for c in sim.closest_points(robot.body, human.body_id, 5.0))
             rows.append(_row(f"Panda-person distance ({name})", s.distance, dense))
-            expected = protective_distance(s.human_speed, max(s.robot_speed, 0.0), params).s_p
+            # S_p by hand from its terms (ISO/TS 15066 5.5.4), independent of the monitor's
+            # composition: the robot is at rest here, so T_s and S_s are the table's first row
+            v_h, v_r = s.human_speed, max(s.robot_speed, 0.0)
+            t_s, s_s = params.stopping_at(0.0)
+            expected = (v_h * (params.reaction_time + t_s) + v_r * params.reaction_time + s_s
+                        + params.intrusion_distance + params.human_uncertainty
+                        + params.robot_uncertainty)
             rows.append(_row(f"Panda-person S_p ({name})", s.protective_distance, expected))
     return rows
