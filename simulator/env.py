@@ -24,7 +24,16 @@ Actions outside [-1, 1] are clipped; a non-finite action ends the episode with
 
 ``info`` carries ``reward_terms`` (named, weighted), ``success``, ``phase``, ``time`` (s)
 and ``status``: ``running`` during the episode, ``complete`` on its last step when it
-ended normally, ``policy_error`` or ``sim_error`` when it ended on a fault.
+ended normally, ``policy_error`` or ``sim_error`` when it ended on a fault. Safety
+(:mod:`simulator.safety.suite`, docs/safety-monitors.md): ``info["safety"]`` holds each
+monitor's samples and new events of the step, ``info["costs"]`` the named costs
+(``contact``, ``separation``, ``speed``; 0 or 1) and ``info["cost"]`` their sum. With the
+scenario's ``safety.terminate_on_violation`` a violation ends the episode. An episode that
+would start with the robot touching the person or inside S_p raises
+:class:`~simulator.safety.separation.UnsafeStartError` from ``reset``.
+
+Physics: fixed steps of ``physics.time_step``, refined ``physics.contact_substeps``-fold
+while a robot-person contact can start within the step or is going on.
 """
 from __future__ import annotations
 
@@ -161,7 +170,6 @@ class CellEnv(gymnasium.Env):
         self.control.reset()
         self.monitors.start()  # an episode that starts inside S_p raises
         self._steps = 0
-        self._status = "running"
         self.task.update()
         return self._observation(), self._info({}, "running")
 
