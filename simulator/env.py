@@ -196,6 +196,7 @@ class CellEnv(gymnasium.Env):
         if not all(np.all(np.isfinite(v)) for v in obs.values()):
             return self._end("sim_error", "the physics state became non-finite")
         self.task.update()
+        self.monitors.set_payload(self.task.held_by_robot())
         reward, terms = self.task.reward(action)
         violated = any(self._costs.values())
         stop = violated and self.scenario.safety.terminate_on_violation

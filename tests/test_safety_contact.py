@@ -228,3 +228,33 @@ def test_bad_monitor_settings_are_refused():
                            robot_surfaces={"flange": ContactSurface("flat", 2.0)})
     finally:
         env.close()
+
+
+def test_a_part_held_by_the_robot_counts_as_the_robot():
+    """Contacts of a held part with the person are robot contacts (payload:<name>); the same
+    part, not held, is not the robot."""
+    from simulator.env import CellEnv
+
+    def press_part_on_forearm(held: bool):
+        env = CellEnv("handover")
+        try:
+            env.reset(seed=0)
+            human, part = env.human, env.task.part
+            row = env.human_link_names.index("forearm_right")
+            centre = human.link_positions()[row]
+            env.sim.reset_base_pose(part, centre + np.array([0.0, 0.0, 0.045]))  # scene building
+            env.monitors.set_payload([(part, "part")] if held else [])
+            contact = env.monitors.contact
+            env.sim.step(24)
+            return ([s for s in contact.samples if s.robot_link == "payload:part"],
+                    contact.impacts)
+        finally:
+            env.close()
+
+    held, impacts = press_part_on_forearm(True)
+    assert held and all(s.force > 0 for s in held)
+    assert "lower_arm" in {s.region for s in held}
+    assert any(i.robot_link == "payload:part" for i in impacts)
+    assert all(s.contact_area == pytest.approx(1e-4) for s in held)  # the 1 cm² default
+    free, _ = press_part_on_forearm(False)
+    assert free == []

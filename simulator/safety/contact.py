@@ -38,12 +38,14 @@ import numpy as np
 from simulator.safety.areas import AreaMap
 from simulator.safety.impact import (max_relative_speed, reflected_mass, standard_robot_mass,
                                      two_body_peak_force)
-from simulator.safety.limits import (QUASI_STATIC, TRANSIENT, ContactSurface, LimitTable,
-                                     resolve_surfaces)
+from simulator.safety.limits import (DEFAULT_SURFACE, QUASI_STATIC, TRANSIENT, ContactSurface,
+                                     LimitTable, resolve_surfaces)
 from simulator.safety.records import (ContactEvent, ContactSample, ImpactPrediction,
                                       SpeedLimitSample, ratio_to_limits)
 
 log = logging.getLogger(__name__)
+
+PAYLOAD_LINK = 10_000  # pseudo robot-link numbers of held parts start here
 
 CLAMP_COSINE = -0.3          # robot push · fixed-body push below this: clamped
 TRANSIENT_WINDOW = 0.5       # s, measurement practice (see the module docstring)
@@ -103,6 +105,8 @@ class ContactMonitor:
         self.standard_mass = standard_robot_mass(robot.spec.moving_mass, m_l)
         self._human_links = [l.index for l in human.links]
         self.pre_contact_range = PRE_CONTACT_RANGE  # m; the env narrows it per control step
+        self._payload: list[tuple[int, int]] = []
+        self._payload_keys: dict[int, int] = {}
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -135,6 +139,20 @@ class ContactMonitor:
             self._drained[name] = len(items)
         return out
 
+    # ------------------------------------------------------------------ payload
+    def set_payload(self, bodies) -> None:
+        """The bodies the robot holds now, as ``(body id, name)`` pairs (once per control
+        step). Their contacts with the person count as robot contacts, reported with the
+        robot link ``payload:<name>``, the default contact surface (1 cm² flat) and the end
+        effector's Jacobian for the impact prediction (the part taken as rigidly held)."""
+        self._payload = []
+        for body, name in bodies:
+            key = self._payload_keys.setdefault(int(body), PAYLOAD_LINK + len(self._payload_keys))
+            label = f"payload:{name}"
+            self._link_names[key] = label
+            self.surfaces.setdefault(label, DEFAULT_SURFACE)
+            self._payload.append((int(body), key))
+
     # ------------------------------------------------------------------ per substep
     def on_substep(self, t: float) -> list[ContactSample]:
         """Read the contacts of the last physics step (time ``t``, s); returns the samples."""
@@ -142,6 +160,10 @@ class ContactMonitor:
         for c in self.sim.contacts(self.robot.body, self.human.body_id):
             if c.normal_force > 0.0:
                 groups.setdefault((c.link_a, c.link_b), []).append(c)
+        for body, key in self._payload:
+            for c in self.sim.contacts(body, self.human.body_id):
+                if c.normal_force > 0.0:
+                    groups.setdefault((key, c.link_b), []).append(c)
         fixed = self._fixed_pushes() if groups else {}
         out = []
         for key, points in groups.items():
@@ -231,6 +253,8 @@ class ContactMonitor:
             row = self._human_links.index(human_link)
         com, lin, ang = motion.position[row], motion.linear[row], motion.angular[row]
         v_human = lin + np.cross(ang, np.asarray(on_human) - com)
+        if robot_link >= PAYLOAD_LINK:  # a held part moves with the end effector
+            robot_link = self.robot.ee_link
         if robot_link < 0:     # the fixed base
             return np.zeros(3), v_human, None, None
         com = self.sim.link_com_states(self.robot.body, [robot_link])

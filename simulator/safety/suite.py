@@ -138,6 +138,12 @@ class SafetyMonitors:
         safety["events"], self._new_events = self._new_events, []
         return safety, costs
 
+    def set_payload(self, bodies) -> None:
+        """The ``(body id, name)`` pairs the robot holds now: their contacts with the person
+        are robot contacts (see :meth:`ContactMonitor.set_payload`)."""
+        if self.contact is not None:
+            self.contact.set_payload(bodies)
+
     def expect_contact_within(self, reach: float) -> None:
         """No robot-person contact can start in the next control step unless they are
         closer than ``reach`` (m) now: lets the contact monitor skip reading the pre-contact

@@ -72,6 +72,13 @@ class HandoverTask:
         touching = {c.link_a for c in self.sim.contacts(self.robot.body, self.part)}
         return bool(fingers) and all(f in touching for f in fingers)
 
+    def held_by_robot(self) -> list[tuple[int, str]]:
+        """The bodies the robot holds, as (body id, name): the part while both fingers
+        touch it and the person does not hold it."""
+        if self.robot_holds() and self.human.holding(self.side) != self.part:
+            return [(self.part, self.spec.task.part)]
+        return []
+
     def robot_touches(self) -> bool:
         return bool(self.sim.contacts(self.robot.body, self.part))
 
