@@ -272,3 +272,26 @@ def test_monitors_never_change_the_simulation():
     (q_a, h_a), (q_b, h_b) = _episode(False), _episode(True)
     np.testing.assert_array_equal(q_a, q_b)
     np.testing.assert_array_equal(h_a, h_b)
+
+
+def test_a_held_part_is_part_of_the_robot_for_the_separation():
+    """With the part held, the separation is measured from it when it is the nearest."""
+    from simulator.env import CellEnv
+
+    env = CellEnv("handover")
+    try:
+        env.reset(seed=0)
+        sep, part = env.monitors.separation, env.task.part
+        human_point = env.human.link_positions()[env.human_link_names.index("chest")]
+        env.sim.reset_base_pose(part, human_point + np.array([-0.25, 0.0, 0.0]))  # scene building
+        alone = sep.measure(env.sim.time)
+        sep.set_payload([(part, "part")])
+        held = sep.measure(env.sim.time)
+        assert held.robot_link == "payload:part"
+        assert held.distance < alone.distance
+        dense = min(c.distance for c in env.sim.closest_points(part, env.human.body_id, 2.0))
+        assert held.distance == pytest.approx(dense, abs=1e-3)
+        sep.set_payload([])
+        assert sep.measure(env.sim.time).robot_link == alone.robot_link
+    finally:
+        env.close()

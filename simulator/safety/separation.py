@@ -13,6 +13,7 @@ standstill inside S_p is a monitored stop, not a violation.
 from __future__ import annotations
 
 import logging
+import dataclasses
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -111,11 +112,37 @@ class SeparationMonitor:
         self._robot_names = {l: "base" if l == -1 else sim.joint_info(robot.body, l).link_name
                              for l in self.distance.links_a}
         self._human_info = {l.index: (l.name, l.regions[0]) for l in human.links}
+        self._human_links = [l.index for l in human.links]
+        self._query_radius = query_radius
+        self._payload: list[tuple[BodyDistance, str]] = []
+        self._payload_cache: dict[int, BodyDistance] = {}
         self.events: list[SeparationEvent] = []
         self._new: list[SeparationEvent] = []
         self._open: dict | None = None
         # (time s, positions, orientations) of the person's links at the previous sample
         self._previous = self._latest = None
+
+    def set_payload(self, bodies) -> None:
+        """The ``(body id, name)`` pairs the robot holds now: the separation is measured
+        from them too (robot link ``payload:<name>``)."""
+        self._payload = []
+        for body, name in bodies:
+            if body not in self._payload_cache:
+                self._payload_cache[body] = BodyDistance(self.sim, body, [-1], self._human,
+                                                         self._human_links, self._query_radius)
+            self._payload.append((self._payload_cache[body], f"payload:{name}"))
+
+    def _closest(self):
+        """The closest robot-person pair, the robot's held parts included, and the name of
+        its robot link."""
+        pair = self.distance.closest()
+        name = self._robot_names[pair.link_a]
+        for distance, label in self._payload:
+            held = distance.closest()
+            if held.distance < pair.distance:
+                # the robot's motion bound still comes from its own links
+                pair, name = dataclasses.replace(held, motion_a=max(held.motion_a, pair.motion_a)), label
+        return pair, name
 
     def measure(self, time: float) -> SeparationSample:
         """Read the world now and compute the sample of ``time`` (s).
@@ -125,8 +152,9 @@ class SeparationMonitor:
         sample. Bullet's velocity state of the person under-reports motion imposed through
         the root constraint (whose error is corrected on positions): 0.42 against 1.0 m/s
         measured during a walk. Without a previous sample the velocity state is used."""
-        pair = self.distance.closest()
-        self.last_pair = pair  # other monitors reuse it (no second distance query)
+        pair, robot_link = self._closest()
+        # other monitors reuse it (no second distance query); only a pair on the robot
+        self.last_pair = pair if not robot_link.startswith("payload:") else None
         v_r = float(-np.dot(pair.velocity_a, pair.normal))
         velocity_b, prev = pair.velocity_b, self._previous
         if prev is not None and time > prev[0]:
@@ -149,7 +177,7 @@ class SeparationMonitor:
         moving = pair.motion_a > self.moving_speed
         human_link, region = self._human_info[pair.link_b]
         return SeparationSample(
-            float(time), pair.distance, self._robot_names[pair.link_a], human_link, region,
+            float(time), pair.distance, robot_link, human_link, region,
             tuple(pair.point_a), tuple(pair.point_b), v_h, v_r, pair.motion_a, terms,
             terms.s_p, pair.distance - terms.s_p, moving,
             bool(moving and pair.distance < terms.s_p), pair.exact)

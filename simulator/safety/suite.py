@@ -143,6 +143,8 @@ class SafetyMonitors:
         are robot contacts (see :meth:`ContactMonitor.set_payload`)."""
         if self.contact is not None:
             self.contact.set_payload(bodies)
+        if self.separation is not None:
+            self.separation.set_payload(bodies)
 
     def expect_contact_within(self, reach: float) -> None:
         """No robot-person contact can start in the next control step unless they are
