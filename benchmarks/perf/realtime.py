@@ -10,6 +10,10 @@ Measures the handover scenario with the scripted policy in three configurations:
 ``env``      the scenario as shipped: monitors on, contact sub-stepping on;
 ``traced``   the same with HDF5 trace writing on (what ``cobotsim run`` does).
 
+It also times the monitors from inside the ``monitors`` configuration's episodes and
+reports their share of the rest of the env step, which a shared machine's drift does not
+distort the way a difference of two real-time factors is.
+
 Run ``python -m benchmarks.perf.realtime [--episodes N] [--repeat R] [--json FILE]``;
 the numbers and the machine they came from go to docs/performance.md. Timings use
 ``time.perf_counter``; the first episode of each configuration is a warm-up and is not
@@ -107,6 +111,47 @@ def _variant(scenario: str, folder: Path, monitors: bool) -> str:
     return str(path)
 
 
+def monitor_overhead(scenario: str, folder: Path, episodes: int) -> dict:
+    """Time spent inside the safety monitors against the rest of the env step, measured
+    in the same episodes (robust to a shared machine's drift, unlike a difference of two
+    real-time factors): monitors on, contact sub-stepping off."""
+    from simulator.env import CellEnv
+    from simulator.policies import make_policy
+
+    env = CellEnv(_variant(scenario, folder, True))
+    policy = make_policy("scripted", env)
+    spent = {"monitors": 0.0}
+
+    def timed(fn):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent["monitors"] += time.perf_counter() - start
+        return wrapper
+
+    total = 0.0
+    try:
+        for seed in range(episodes):
+            obs, _ = env.reset(seed=seed)
+            policy.reset(seed)
+            monitors = env.unwrapped.monitors  # rebuilt at every reset
+            monitors.control_step = timed(monitors.control_step)
+            if monitors.contact is not None:  # its post-step hook calls this attribute
+                monitors.contact.on_substep = timed(monitors.contact.on_substep)
+            start = time.perf_counter()
+            while True:
+                obs, _, term, trunc, _ = env.step(policy.act(obs))
+                if term or trunc:
+                    break
+            total += time.perf_counter() - start
+    finally:
+        env.close()
+    rest = total - spent["monitors"]
+    return {"monitors_s": spent["monitors"], "rest_s": rest, "overhead": spent["monitors"] / rest}
+
+
 def measure(episodes: int = 5, scenario: str = "handover") -> dict:
     from simulator.env import CellEnv
 
@@ -122,6 +167,7 @@ def measure(episodes: int = 5, scenario: str = "handover") -> dict:
             sim_t, wall, steps = _episodes(lambda s=source: CellEnv(s), episodes, traced, tmp)
             results[name] = {"sim_time_s": sim_t, "wall_time_s": wall, "rtf": sim_t / wall,
                              "env_steps_per_s": steps / wall}
+        results["overhead"] = monitor_overhead(scenario, tmp, episodes)
     return results
 
 
@@ -144,6 +190,9 @@ def main(argv=None) -> int:
             steps = sorted(r[name]["env_steps_per_s"] for r in runs)[len(runs) // 2]
             rate = f"  {steps:7.1f} env steps/s"
         print(f"{name:<8} real-time factor {median:6.1f}x  (range {rtfs[0]:.1f}-{rtfs[-1]:.1f}){rate}")
+    shares = sorted(r["overhead"]["overhead"] for r in runs)
+    print(f"monitors take {100 * shares[len(shares) // 2]:.0f} % of the rest of the env step "
+          f"(range {100 * shares[0]:.0f}-{100 * shares[-1]:.0f} %; timed inside the same episodes)")
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=2))
     return 0
