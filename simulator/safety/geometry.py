@@ -70,6 +70,12 @@ class BodyDistance:
         self._reach = np.linalg.norm(self._ends, axis=2).max(axis=1) + self.radius
         self._na = len(self.links_a)
 
+    @property
+    def reach(self) -> np.ndarray:
+        """Per link (A first, then B), the radius (m) of a sphere about its centre of mass
+        that encloses its bounding capsule."""
+        return self._reach
+
     def capsules(self) -> np.ndarray:
         """World end points (n_a + n_b, 2, 3) of the bounding capsules now (A first), m."""
         return self._capsules(*self._kinematics()[:2])
@@ -113,6 +119,7 @@ class BodyDistance:
             best = (lower[order[0]], i, j, pa, pb, (pa - pb) / np.linalg.norm(pa - pb))
         dist, i, j, pa, pb, normal = best
         self.frames_b = (pos[na:], orn[na:])
+        self.capsules_b = (b, self.radius[na:])  # world ends (m, 2, 3) and radii (m,)
         points, rows = np.array([pa, pb], dtype=float), [i, na + j]
         velocity = lin[rows] + _cross(ang[rows], points - pos[rows])
         speed = (np.sqrt(np.sum(lin[:na] ** 2, axis=1))

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from simulator.errors import CobotsimError
-from simulator.safety.geometry import BodyDistance, rotate
+from simulator.safety.geometry import BodyDistance, rotate, segment_distances
 from simulator.safety.ssm import SsmParameters, SsmTerms, protective_distance
 
 log = logging.getLogger(__name__)
@@ -137,9 +137,17 @@ class SeparationMonitor:
         its robot link."""
         pair = self.distance.closest()
         name = self._robot_names[pair.link_a]
+        ends, radii = self.distance.capsules_b
         for distance, label in self._payload:
+            # a sphere around the held part bounds it from below: skip its search when even
+            # that is not nearer than the robot (no second read of the person's links)
+            centre = self.sim.base_pose(distance.body_a)[0][None, :]
+            gap = segment_distances(centre, centre, ends[:, 0], ends[:, 1])[0] - radii
+            if float(gap.min()) - distance.reach[0] >= pair.distance:
+                continue
+            distance.query_radius = pair.distance  # no exact search unless it can be nearer
             held = distance.closest()
-            if held.distance < pair.distance:
+            if held.exact and held.distance < pair.distance:
                 # the robot's motion bound still comes from its own links
                 pair, name = dataclasses.replace(held, motion_a=max(held.motion_a, pair.motion_a)), label
         return pair, name
