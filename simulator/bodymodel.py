@@ -32,15 +32,9 @@ AREA_COLUMNS = ("area_id", "region", "area", "quasi_static_pressure_N_per_cm2",
 SOURCE_COLUMNS = ("key", "citation", "url")
 
 
-@dataclass(frozen=True)
-class Area:
-    """One specific body area (ISO/TS 15066 Table A.2, numbered 1-29); pressures in N/cm²."""
-
-    id: int
-    region_id: str
-    name: str
-    quasi_static_pressure: float
-    transient_pressure: float | None
+class PressuresInPa:
+    """The pressure limits of a record with ``quasi_static_pressure`` and
+    ``transient_pressure`` in N/cm², in Pa (``None``: transient contact not permitted)."""
 
     @property
     def quasi_static_pressure_pa(self) -> float:
@@ -50,6 +44,17 @@ class Area:
     def transient_pressure_pa(self) -> float | None:
         p = self.transient_pressure
         return None if p is None else p * N_PER_CM2_TO_PA
+
+
+@dataclass(frozen=True)
+class Area(PressuresInPa):
+    """One specific body area (ISO/TS 15066 Table A.2, numbered 1-29); pressures in N/cm²."""
+
+    id: int
+    region_id: str
+    name: str
+    quasi_static_pressure: float
+    transient_pressure: float | None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 
-from simulator.bodymodel import N_PER_CM2_TO_PA, BodyModel, load_body_model
+from simulator.bodymodel import BodyModel, PressuresInPa, load_body_model
 from simulator.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _RULE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
-class AreaLimit:
+class AreaLimit(PressuresInPa):
     """The limits that apply to one specific body area.
 
     Forces (N) belong to the region, pressures (N/cm²) to the area; a transient value of
@@ -53,15 +53,6 @@ class AreaLimit:
     transient_pressure: float | None
     spring_constant: float
     effective_mass: float
-
-    @property
-    def quasi_static_pressure_pa(self) -> float:
-        return self.quasi_static_pressure * N_PER_CM2_TO_PA
-
-    @property
-    def transient_pressure_pa(self) -> float | None:
-        p = self.transient_pressure
-        return None if p is None else p * N_PER_CM2_TO_PA
 
     def limits(self, kind: str) -> tuple[float, float]:
         """(force limit in N, pressure limit in Pa) for a contact of ``kind``; (0, 0) for a
