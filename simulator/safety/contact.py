@@ -153,6 +153,10 @@ class ContactMonitor:
             self.surfaces.setdefault(label, DEFAULT_SURFACE)
             self._payload.append((int(body), key))
 
+    def payload_link(self, body: int) -> int | None:
+        """The pseudo robot-link number of a held part (None if it is not held)."""
+        return next((key for b, key in self._payload if b == body), None)
+
     # ------------------------------------------------------------------ per substep
     def on_substep(self, t: float) -> list[ContactSample]:
         """Read the contacts of the last physics step (time ``t``, s); returns the samples."""

@@ -120,6 +120,7 @@ class BodyDistance:
         dist, i, j, pa, pb, normal = best
         self.frames_b = (pos[na:], orn[na:])
         self.capsules_b = (b, self.radius[na:])  # world ends (m, 2, 3) and radii (m,)
+        self.kinematics_b = (pos[na:], lin[na:], ang[na:])  # B's COM positions, velocities
         points, rows = np.array([pa, pb], dtype=float), [i, na + j]
         velocity = lin[rows] + _cross(ang[rows], points - pos[rows])
         speed = (np.sqrt(np.sum(lin[:na] ** 2, axis=1))

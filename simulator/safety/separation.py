@@ -13,13 +13,12 @@ standstill inside S_p is a monitored stop, not a violation.
 from __future__ import annotations
 
 import logging
-import dataclasses
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from simulator.errors import CobotsimError
-from simulator.safety.geometry import BodyDistance, rotate, segment_distances
+from simulator.safety.geometry import BodyDistance, ClosestPair, rotate, segment_distances
 from simulator.safety.ssm import SsmParameters, SsmTerms, protective_distance
 
 log = logging.getLogger(__name__)
@@ -114,8 +113,8 @@ class SeparationMonitor:
         self._human_info = {l.index: (l.name, l.regions[0]) for l in human.links}
         self._human_links = [l.index for l in human.links]
         self._query_radius = query_radius
-        self._payload: list[tuple[BodyDistance, str]] = []
-        self._payload_cache: dict[int, BodyDistance] = {}
+        self._payload: list[tuple[int, float, str]] = []
+        self._payload_cache: dict[int, float] = {}  # body -> bounding-sphere radius, m
         self.events: list[SeparationEvent] = []
         self._new: list[SeparationEvent] = []
         self._open: dict | None = None
@@ -127,29 +126,42 @@ class SeparationMonitor:
         from them too (robot link ``payload:<name>``)."""
         self._payload = []
         for body, name in bodies:
-            if body not in self._payload_cache:
-                self._payload_cache[body] = BodyDistance(self.sim, body, [-1], self._human,
-                                                         self._human_links, self._query_radius)
-            self._payload.append((self._payload_cache[body], f"payload:{name}"))
+            if body not in self._payload_cache:  # its bounding sphere, fitted once
+                self._payload_cache[body] = float(BodyDistance(
+                    self.sim, body, [-1], self._human, self._human_links).reach[0])
+            self._payload.append((int(body), self._payload_cache[body], f"payload:{name}"))
 
     def _closest(self):
         """The closest robot-person pair, the robot's held parts included, and the name of
         its robot link."""
         pair = self.distance.closest()
-        name = self._robot_names[pair.link_a]
+        name, body = self._robot_names[pair.link_a], self._robot
         ends, radii = self.distance.capsules_b
-        for distance, label in self._payload:
-            # a sphere around the held part bounds it from below: skip its search when even
-            # that is not nearer than the robot (no second read of the person's links)
-            centre = self.sim.base_pose(distance.body_a)[0][None, :]
-            gap = segment_distances(centre, centre, ends[:, 0], ends[:, 1])[0] - radii
-            if float(gap.min()) - distance.reach[0] >= pair.distance:
+        for held_body, reach, label in self._payload:
+            # a sphere around the held part bounds it from below: no query unless it can be
+            # nearer than the robot; then one Bullet query, the person's motion reused
+            centre, _ = self.sim.base_pose(held_body)
+            gap = segment_distances(centre[None, :], centre[None, :], ends[:, 0], ends[:, 1])[0]
+            if float((gap - radii).min()) - reach >= pair.distance:
                 continue
-            distance.query_radius = pair.distance  # no exact search unless it can be nearer
-            held = distance.closest()
-            if held.exact and held.distance < pair.distance:
-                # the robot's motion bound still comes from its own links
-                pair, name = dataclasses.replace(held, motion_a=max(held.motion_a, pair.motion_a)), label
+            points = self.sim.closest_points(held_body, self._human, pair.distance)
+            if not points:
+                continue
+            p = min(points, key=lambda c: c.distance)
+            if p.distance >= pair.distance:
+                continue
+            lin, ang = self.sim.base_velocity(held_body)
+            pa, pb = np.asarray(p.position_on_a, float), np.asarray(p.position_on_b, float)
+            com_b, lin_b, ang_b = (k[self.distance.links_b.index(p.link_b)]
+                                   for k in self.distance.kinematics_b)
+            pair = ClosestPair(float(p.distance), -1, p.link_b, pa, pb,
+                               np.asarray(p.normal, float), lin + np.cross(ang, pa - centre),
+                               lin_b + np.cross(ang_b, pb - com_b),
+                               max(pair.motion_a, float(np.linalg.norm(lin)
+                                                        + np.linalg.norm(ang) * reach)),
+                               True, 1)
+            name, body = label, held_body
+        self.last_body = body  # the body of the pair's robot side: the robot or a held part
         return pair, name
 
     def measure(self, time: float) -> SeparationSample:
@@ -162,7 +174,7 @@ class SeparationMonitor:
         jumped). Without a previous sample the velocity state is used."""
         pair, robot_link = self._closest()
         # other monitors reuse it (no second distance query); only a pair on the robot
-        self.last_pair = pair if not robot_link.startswith("payload:") else None
+        self.last_pair = pair
         v_r = float(-np.dot(pair.velocity_a, pair.normal))
         velocity_b, prev = pair.velocity_b, self._previous
         if prev is not None and time > prev[0]:

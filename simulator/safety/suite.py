@@ -159,9 +159,13 @@ class SafetyMonitors:
         pair = getattr(self.separation, "last_pair", None)
         if pair is None or not pair.exact or pair.distance > QUERY_DISTANCE:
             return None
-        return Contact(self._bodies[0], self._bodies[1], pair.link_a,
-                       pair.link_b, tuple(pair.point_a), tuple(pair.point_b),
-                       tuple(pair.normal), pair.distance, 0.0)
+        body, link = self.separation.last_body, pair.link_a
+        if body != self._bodies[0]:  # a held part: the contact monitor's name for it
+            link = self.contact.payload_link(body)
+            if link is None:
+                return None
+        return Contact(body, self._bodies[1], link, pair.link_b, tuple(pair.point_a),
+                       tuple(pair.point_b), tuple(pair.normal), pair.distance, 0.0)
 
     def _add_events(self, events) -> None:
         events = list(events)
