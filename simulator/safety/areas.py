@@ -121,9 +121,6 @@ class AreaMap:
         """The anchors of the link with pybullet index ``link_index`` (-1: pelvis)."""
         return list(self._anchors[link_index])
 
-    def all_anchors(self) -> list[Anchor]:
-        return [a for anchors in self._anchors.values() for a in anchors]
-
     def nearest(self, link_index: int, local_point) -> tuple[int, float]:
         """(area id, distance in m) of the anchor of ``link_index`` nearest to
         ``local_point`` (m, in that link's frame)."""
