@@ -212,8 +212,9 @@ class CellEnv(gymnasium.Env):
         ssm = self._safety.get("ssm")
         if ssm is None:
             return self.robot.spec.max_tcp_speed + HUMAN_SPEED
-        # robot_motion bounds the speed of every robot point, not only the closest one
-        return (max(ssm["robot_motion"], 0.0) + max(ssm["human_speed"], 0.0)
+        # the motions bound the speed of every robot point and every point of the person,
+        # not only of the closest ones
+        return (max(ssm["robot_motion"], 0.0) + max(ssm["human_motion"], 0.0)
                 + CLOSING_ACCELERATION * self.dt)
 
     def _far_from_contact(self) -> bool:

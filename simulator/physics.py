@@ -1,6 +1,6 @@
 """The physics facade: the only module of cobotsim that imports pybullet.
 
-One :class:`Sim` owns one pybullet physics client (a ``BulletClient``), so several
+One :class:`Sim` owns one pybullet physics client (a :class:`_Client`), so several
 simulations live in one process without seeing each other. Everything else in
 cobotsim receives a ``Sim`` and calls its methods; nothing else touches pybullet.
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import itertools
 import logging
 import os
 import sys
@@ -52,9 +54,35 @@ def _silenced_stdout():
 with _silenced_stdout():
     import pybullet
     import pybullet_data
-    from pybullet_utils.bullet_client import BulletClient
 
 log = logging.getLogger(__name__)
+
+
+class _Client:
+    """One pybullet physics client: ``client.fn(...)`` calls ``pybullet.fn(...,
+    physicsClientId=id)``. Like pybullet_utils' ``BulletClient``, but each bound function
+    is made once and cached on the instance (the env calls pybullet ~150 times per control
+    step; building a ``functools.partial`` per call cost about 1.3 µs each)."""
+
+    def __init__(self, mode: int) -> None:
+        self.id = pybullet.connect(mode)
+        if self.id < 0:
+            raise SimError("pybullet could not create a physics client")
+        self._pid = os.getpid()
+
+    def __del__(self) -> None:
+        # a Sim dropped without close() must not leave its client behind (not in a fork)
+        if getattr(self, "id", -1) >= 0 and self._pid == os.getpid():
+            with contextlib.suppress(Exception):
+                pybullet.disconnect(physicsClientId=self.id)
+            self.id = -1
+
+    def __getattr__(self, name: str):
+        attribute = getattr(pybullet, name)
+        if callable(attribute):
+            attribute = functools.partial(attribute, physicsClientId=self.id)
+            setattr(self, name, attribute)
+        return attribute
 
 PYBULLET_DATA = pybullet_data.getDataPath()
 BASE_LINK = -1
@@ -156,7 +184,7 @@ class Sim:
         self.gui = bool(gui)
         self.solver_iterations = int(solver_iterations)
         with _silenced_stdout():
-            self._client = BulletClient(connection_mode=pybullet.GUI if gui else pybullet.DIRECT)
+            self._client = _Client(pybullet.GUI if gui else pybullet.DIRECT)
         if gui:
             self._client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
         self._configure()
@@ -191,6 +219,7 @@ class Sim:
                 self._client.disconnect()
             except pybullet.error:  # already gone
                 pass
+            self._client.id = -1
             self._client = None
 
     def __enter__(self) -> "Sim":
@@ -460,24 +489,33 @@ class Sim:
         """Centre-of-mass frames of several links (base: -1) and, with ``velocity``,
         their linear (m/s) and angular (rad/s) velocities, world frame, in one batched
         pybullet call; see :class:`ComStates` for the shapes. Reads the world only."""
-        links = list(links)
-        rest = [l for l in links if l != BASE_LINK]
-        states = iter(self._client.getLinkStates(body, rest, computeLinkVelocity=int(velocity),
-                                                 computeForwardKinematics=1) if rest else [])
-        rows = []
-        for l in links:
-            if l == BASE_LINK:
-                row = sum(self._client.getBasePositionAndOrientation(body), ())
-                if velocity:
-                    row += sum(self._client.getBaseVelocity(body), ())
-            else:
-                s = next(states)
-                row = s[0] + s[1] + (s[6] + s[7] if velocity else ())
-            rows.append(row)
-        out = np.array(rows, dtype=float).reshape(len(links), 13 if velocity else 7)
+        out = self.link_com_array(body, links, velocity)
         if not velocity:
             return ComStates(out[:, 0:3], out[:, 3:7], None, None)
         return ComStates(out[:, 0:3], out[:, 3:7], out[:, 7:10], out[:, 10:13])
+
+    def link_com_array(self, body: int, links: Sequence[int], velocity: bool = False
+                       ) -> np.ndarray:
+        """:meth:`link_com_states` as one array, a row per link: position (m), quaternion
+        (xyzw) and, with ``velocity``, linear (m/s) and angular (rad/s) velocity, world
+        frame: shape (n, 13), or (n, 7) without velocities."""
+        links = list(links)
+        width = 13 if velocity else 7
+        rest = [l for l in links if l != BASE_LINK]
+        states = (self._client.getLinkStates(body, rest, computeLinkVelocity=int(velocity),
+                                             computeForwardKinematics=1) if rest else ())
+        # pybullet's link state: [0] COM position, [1] COM orientation, [6]/[7] velocities
+        rows = ((s[0] + s[1] + s[6] + s[7]) if velocity else (s[0] + s[1]) for s in states)
+        if len(rest) != len(links):  # the base comes from other calls, in its place
+            linked = iter(rows)
+            rows = (self._base_row(body, velocity) if l == BASE_LINK else next(linked)
+                    for l in links)
+        return np.fromiter(itertools.chain.from_iterable(rows), float,
+                           width * len(links)).reshape(len(links), width)
+
+    def _base_row(self, body: int, velocity: bool) -> tuple:
+        row = sum(self._client.getBasePositionAndOrientation(body), ())
+        return row + sum(self._client.getBaseVelocity(body), ()) if velocity else row
 
     def change_dynamics(self, body: int, link: int, **kwargs) -> None:
         """Forward pybullet ``changeDynamics`` keywords (lateralFriction, contactStiffness,

@@ -105,6 +105,15 @@ class Robot:
         """Arm joint positions (rad) and velocities (rad/s)."""
         return self.sim.joint_states(self.body, self.arm)
 
+    def pre_step_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arm joint positions (rad) and velocities (rad/s) at the start of the last physics
+        step, as the joint drive read them (now, before any step): the state just before
+        whatever that step did, e.g. the pre-contact state of a contact it started."""
+        state = self.drive.last_state
+        if state is None:
+            return self.joint_state()
+        return state[0][self._arm_cols], state[1][self._arm_cols]
+
     def movable_state(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions and velocities of every movable joint (arm and fingers), URDF order."""
         return self.sim.joint_states(self.body, self.movable)

@@ -58,6 +58,7 @@ class JointImpedance:
     def reset(self, q) -> None:
         """Hold still at ``q``."""
         self.target = np.array(q, float)
+        self.last_state = None
         self.q_ref = self.target.copy()
         self.qd_ref = np.zeros_like(self.target)
         self._rate = self.velocity.copy()  # rad/s or m/s per joint
@@ -92,4 +93,5 @@ class JointImpedance:
     def apply(self) -> None:
         """Send this physics step's torques (registered as a pre-step callback)."""
         q, qd = self.sim.joint_states(self.body, self.joints)
+        self.last_state = (q, qd)  # the state this step starts from (see Robot.pre_step_state)
         self.sim.apply_joint_torques(self.body, [], (), self.joints, self.torques(q, qd))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -85,6 +86,26 @@ def test_the_robot_pushing_the_forearm_gives_samples_events_and_predictions():
         assert mon.speed_samples and all(s.v_rel_max > 0 for s in mon.speed_samples)
         news = mon.drain()
         assert len(news["samples"]) == len(mon.samples) and mon.drain()["samples"] == []
+    finally:
+        env.close()
+
+
+def test_the_envs_own_monitor_sees_every_contact():
+    """In the env (contact sub-stepping, reads skipped while out of reach, the person's
+    pre-contact motion taken at the control step) every contact is still a sample."""
+    env, _ = make(monitor=False)
+    seen = []
+    env.sim.add_post_step(lambda: seen.extend(
+        (env.sim.time, c.link_a, c.link_b) for c in env.sim.contacts(env.robot.body, env.human.body_id)
+        if c.normal_force > 0))
+    try:
+        push_forearm(env)
+        mon = env.monitors.contact
+        index = {j.link_name: j.index for j in env.sim.joints(env.robot.body)}
+        assert seen and {(round(t, 9), a, b) for t, a, b in seen} == {
+            (round(s.t, 9), index[s.robot_link], env.human.link(s.human_link).index)
+            for s in mon.samples}
+        assert mon.impacts and all(p.relative_speed > -0.05 for p in mon.impacts)
     finally:
         env.close()
 
@@ -197,15 +218,73 @@ def test_a_brief_tap_is_one_transient_event():
 
 
 def test_contact_points_are_attributed_to_the_area_of_their_anchor():
+    """Read through Bullet, or from link motion another monitor read (numpy), alike; with
+    the person mid-reach, so that no link frame is the identity."""
     env, mon = make()
     try:
+        for _ in range(50):
+            env.step(ZERO)
         sim, h = env.sim, env.human
+        links = [link.index for link in h.links]
+        motion = (links, sim.link_com_states(h.body_id, links, velocity=True))
         areas = AreaMap(h)
+        checked = 0
         for link in h.links:
             pos, orn = sim.link_state(h.body_id, link.index)
             for anchor in areas.anchors(link.index):
                 world, _ = sim.multiply_transforms(pos, orn, anchor.point, (0, 0, 0, 1))
                 assert mon._area(link.index, world) == anchor.area_id
+                assert mon._area(link.index, world, motion) == anchor.area_id
+                checked += 1
+        assert checked >= 29
+    finally:
+        env.close()
+
+
+def test_contacts_are_not_read_while_the_robot_is_out_of_reach():
+    """Farther apart than the env's reach: no contact read per physics step; a touch
+    found at the control step all the same (the bound failed) is read then."""
+    env, mon = make()
+    calls = []
+
+    class Counting:  # this monitor's view of the world, counting its contact reads
+        def __getattr__(self, name):
+            return getattr(env.sim, name)
+
+        def contacts(self, *args, **kwargs):
+            calls.append(args)
+            return env.sim.contacts(*args, **kwargs)
+
+    mon.sim = Counting()
+    try:
+        mon.control_step_samples(env.sim.time)        # the person is ~0.4 m away
+        assert mon._nearest > 0.1
+        mon.pre_contact_range = 0.1
+        env.sim.step(12)
+        assert calls == [] and mon._skipped
+        mon.pre_contact_range = 1.0                   # now within reach: read every step
+        env.sim.step(12)
+        assert len(calls) == 12
+        calls.clear()
+        touching = SimpleNamespace(distance=-0.001, normal=(1.0, 0.0, 0.0), link_a=8,
+                                   link_b=env.human.links[0].index, position_on_a=(0, 0, 1),
+                                   position_on_b=(0, 0, 1))
+        mon.pre_contact_range, mon._skipped = 0.1, True
+        mon.control_step_samples(env.sim.time, closest=touching)
+        assert len(calls) >= 1 and not mon._skipped   # read at once
+    finally:
+        env.close()
+
+
+def test_the_pre_step_state_is_the_state_before_the_last_physics_step():
+    env, _ = make(monitor=False)
+    try:
+        env.step(np.array([0.5, 0, 0, 0, 0, 0, -1], dtype=np.float32))
+        before = env.robot.joint_state()
+        env.sim.step(1)
+        q, qd = env.robot.pre_step_state()
+        assert np.array_equal(q, before[0]) and np.array_equal(qd, before[1])
+        assert not np.array_equal(qd, env.robot.joint_state()[1])
     finally:
         env.close()
 

@@ -76,6 +76,13 @@ def test_segment_distances_match_dense_sampling():
             a, b = p0[i] + s * (p1[i] - p0[i]), q0[j] + s * (q1[j] - q0[j])
             dense = np.min(np.linalg.norm(a[:, None] - b[None], axis=2))
             assert got[i, j] <= dense + 1e-12 and got[i, j] == pytest.approx(dense, abs=2e-3)
+    # crossing segments (distance 0) and the same 0.3 m apart: never above the exact
+    # distance, below it by less than 1e-6 m
+    x0, x1 = np.array([[-1.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0]])
+    y0 = np.array([[0.0, -1.0, 0.0], [0.0, -1.0, 0.3]])
+    y1 = y0 + [0.0, 2.0, 0.0]
+    got = segment_distances(x0, x1, y0, y1)[0]
+    assert np.all(got <= [0.0, 0.3]) and np.all(got > [-1e-6, 0.3 - 1e-6]), got
 
 
 def test_sphere_distance_speed_and_protective_distance_are_exact():

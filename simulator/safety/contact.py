@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.safety.areas import AreaMap
+from simulator.safety.geometry import cross_one, rotate_one
 from simulator.safety.impact import (max_relative_speed, reflected_mass, standard_robot_mass,
                                      two_body_peak_force)
 from simulator.safety.limits import (DEFAULT_SURFACE, QUASI_STATIC, TRANSIENT, ContactSurface,
@@ -50,9 +51,11 @@ PAYLOAD_LINK = 10_000  # pseudo robot-link numbers of held parts start here
 CLAMP_COSINE = -0.3          # robot push · fixed-body push below this: clamped
 TRANSIENT_WINDOW = 0.5       # s, measurement practice (see the module docstring)
 GAP_TOLERANCE = 0.02         # s
+SETTLE_TIME = 0.1            # s after a contact during which the person's motion is read
+                             # after every physics step (see _remember_person)
 QUERY_DISTANCE = 0.5         # m, search radius of the per-control-step speed sample
-PRE_CONTACT_RANGE = 0.3      # m: closer than this at the last control step, keep the
-                             # person's link motion of every substep (pre-contact state)
+PRE_CONTACT_RANGE = 0.3      # m: closer than this at the last control step, read the
+                             # contacts and keep the person's link motion of every substep
 
 
 @dataclass
@@ -104,7 +107,14 @@ class ContactMonitor:
         m_l = robot.spec.payload if payload is None else float(payload)
         self.standard_mass = standard_robot_mass(robot.spec.moving_mass, m_l)
         self._human_links = [l.index for l in human.links]
+        # each person link's centre-of-mass frame in its link frame (position m, quaternion)
+        self._inertial = {l: tuple(np.asarray(v, float) for v in sim.inertial_frame(human.body_id, l))
+                          for l in self._human_links}
         self.pre_contact_range = PRE_CONTACT_RANGE  # m; the env narrows it per control step
+        # the person's link motion at the last control step (links, ComStates) and its
+        # time (s); None: read it after every physics step (see _remember_person)
+        self.person_motion = None
+        self._person_motion_time: float | None = None
         self._payload: list[tuple[int, int]] = []
         self._payload_keys: dict[int, int] = {}
         self.reset()
@@ -119,7 +129,9 @@ class ContactMonitor:
         self._open: dict[tuple[int, int], _Open] = {}
         self._nearest: float | None = None      # m, at the last control step (None: unknown)
         self._drained = {"samples": 0, "events": 0, "impacts": 0, "speed_samples": 0}
-        self._before = None
+        self._person_before = None  # (links, ComStates) after the last physics step
+        self._last_touch = -math.inf  # s, the last physics step with a robot-person contact
+        self._skipped = False  # substeps not read since the last control step (far apart)
 
     def attach(self) -> None:
         """Call :meth:`on_substep` after every physics step of ``sim``."""
@@ -157,9 +169,30 @@ class ContactMonitor:
         """The pseudo robot-link number of a held part (None if it is not held)."""
         return next((key for b, key in self._payload if b == body), None)
 
+    def set_person_motion(self, t: float, links, states) -> None:
+        """The person's link motion at time ``t`` (s), read by another monitor this control
+        step: ``states`` a :class:`~simulator.physics.ComStates` (with orientation and
+        velocities) of ``links``. It serves as the pre-contact state of the person until
+        the next call (see :meth:`_remember_person`) and spares reading their pose again now."""
+        self.person_motion, self._person_motion_time = (list(links), states), float(t)
+
     # ------------------------------------------------------------------ per substep
     def on_substep(self, t: float) -> list[ContactSample]:
-        """Read the contacts of the last physics step (time ``t``, s); returns the samples."""
+        """Read the contacts of the last physics step (time ``t``, s); returns the samples.
+
+        While the robot and the person were farther apart at the last control step than
+        ``pre_contact_range`` (m; the env sets it to how far they can close in within one
+        control step) and no contact is open, no contact can start: nothing is read. The
+        next control step checks this (:meth:`control_step_samples`)."""
+        if self._far() and not self._open:
+            self._skipped, self._person_before = True, None
+            return []
+        return self._read(t)
+
+    def _far(self) -> bool:
+        return self._nearest is not None and self._nearest > self.pre_contact_range
+
+    def _read(self, t: float) -> list[ContactSample]:
         groups: dict[tuple[int, int], list] = {}
         for c in self.sim.contacts(self.robot.body, self.human.body_id):
             if c.normal_force > 0.0:
@@ -175,7 +208,7 @@ class ContactMonitor:
         for key, state in list(self._open.items()):
             if key not in groups and t - state.last_seen > self.gap_tolerance + 1e-12:
                 self._close(key)
-        self._before = self._remember()
+        self._person_before = self._remember_person()
         self.samples.extend(out)
         return out
 
@@ -193,7 +226,7 @@ class ContactMonitor:
         if state is None:
             state = self._open[key] = _Open(start=t, last_seen=t)
             self.impacts.append(self._predict(t, key, on_robot, on_human, normal, limit))
-        state.last_seen = t
+        state.last_seen = self._last_touch = t
         clamped = any(np.dot(-normal, push) < CLAMP_COSINE for push in fixed.get(human_link, ()))
         quasi = clamped or (t - state.start) > self.transient_window
         state.quasi_static = state.quasi_static or quasi
@@ -218,10 +251,20 @@ class ContactMonitor:
             QUASI_STATIC if s.quasi_static else TRANSIENT, s.peak_force, s.peak_pressure,
             p.force_limit, p.pressure_limit, p.ratio, p.ratio > 1.0))
 
-    def _area(self, human_link: int, world_point) -> int:
-        pos, orn = self.sim.link_state(self.human.body_id, human_link)
-        inv_pos, inv_orn = self.sim.invert_transform(pos, orn)
-        local, _ = self.sim.multiply_transforms(inv_pos, inv_orn, world_point, (0, 0, 0, 1))
+    def _area(self, human_link: int, world_point, motion=None) -> int:
+        """The area of ``human_link`` nearest to ``world_point`` (m, world), with the link's
+        pose read now or taken from ``motion`` ((links, ComStates) of the same instant)."""
+        if motion is None:
+            pos, orn = self.sim.link_state(self.human.body_id, human_link)
+            inv_pos, inv_orn = self.sim.invert_transform(pos, orn)
+            local, _ = self.sim.multiply_transforms(inv_pos, inv_orn, world_point, (0, 0, 0, 1))
+        else:  # centre-of-mass frame -> link frame, in numpy
+            links, states = motion
+            row = links.index(human_link)
+            com_pos, com_orn = states.position[row], states.orientation[row]
+            in_com = rotate_one(com_orn, np.asarray(world_point, float) - com_pos, inverse=True)
+            offset, offset_orn = self._inertial[human_link]
+            local = offset + rotate_one(offset_orn, in_com)
         return self.areas.nearest(human_link, local)[0]
 
     def _fixed_pushes(self) -> dict[int, list[np.ndarray]]:
@@ -234,42 +277,49 @@ class ContactMonitor:
         return out
 
     # ------------------------------------------------------------------ impact
-    def _remember(self):
-        """Robot joint state and human link motion after this step: the state just before
-        the next step, used as the pre-contact state of a contact that starts in it. The
-        person's links (the costly part) are read only while the person was within
-        :data:`PRE_CONTACT_RANGE` at the last control step (or the distance is unknown):
-        farther away, no contact can start before the next control step."""
-        if self._nearest is not None and self._nearest > self.pre_contact_range:
+    def _remember_person(self):
+        """The person's link motion after this step, the pre-contact state of a contact
+        that starts in the next one.
+
+        Read only while a contact is open or ended less than :data:`SETTLE_TIME` ago (the
+        robot is then moving the person, whose motion changes within a control step), or
+        when ``person_motion`` is None. Before
+        a first touch the env's ``person_motion``, the motion at the last control step (at
+        most one control step, 50 ms at 20 Hz, before the onset, while only the person's
+        own smooth drive moves them), is used instead: reading 15 links after each of up
+        to 240 fine physics steps per control step would cost more than the physics. The
+        robot's pre-contact joint state needs no reading here: its drive reads it before
+        every physics step (:meth:`~simulator.robot.Robot.pre_step_state`)."""
+        touched = self._open or self.sim.time - self._last_touch < SETTLE_TIME
+        if self.person_motion is not None and not touched:
             return None
-        q, qd = self.robot.joint_state()
-        motion = self.sim.link_com_states(self.human.body_id, self._human_links, velocity=True)
-        return q, qd, motion
+        links = self._human_links
+        return links, self.sim.link_com_states(self.human.body_id, links, velocity=True)
 
     def _point_motion(self, robot_link: int, on_robot, human_link: int, on_human, state):
         """Robot point velocity (J(q)·q̇), human point velocity (v + ω × r), the Jacobian
         and the mass matrix at ``state`` (pre-contact when available), world frame."""
-        q, qd, motion = state
-        if motion is None:
-            motion = self.sim.link_com_states(self.human.body_id, [human_link], velocity=True)
-            row = 0
-        else:
-            row = self._human_links.index(human_link)
+        q, qd, (links, motion) = state
+        if human_link not in links:  # not remembered: its state now
+            links, motion = [human_link], self.sim.link_com_states(
+                self.human.body_id, [human_link], velocity=True)
+        row = links.index(human_link)
         com, lin, ang = motion.position[row], motion.linear[row], motion.angular[row]
-        v_human = lin + np.cross(ang, np.asarray(on_human) - com)
+        v_human = lin + cross_one(ang, np.asarray(on_human, float) - com)
         if robot_link >= PAYLOAD_LINK:  # a held part moves with the end effector
             robot_link = self.robot.ee_link
         if robot_link < 0:     # the fixed base
             return np.zeros(3), v_human, None, None
         com = self.sim.link_com_states(self.robot.body, [robot_link])
         com_pos, com_orn = com.position[0], com.orientation[0]
-        local = self.sim.rotation_matrix(com_orn).T @ (np.asarray(on_robot) - com_pos)
+        local = rotate_one(com_orn, np.asarray(on_robot, float) - com_pos, inverse=True)
         jac = self.robot.jacobian(q, robot_link, local)[:3]
         return jac @ qd, v_human, jac, self.robot.mass_matrix(q)
 
     def _predict(self, t, key, on_robot, on_human, normal, limit) -> ImpactPrediction:
         robot_link, human_link = key
-        state = self._before if self._before is not None else (*self.robot.joint_state(), None)
+        person = self._person_before or self.person_motion or ((), None)
+        state = (*self.robot.pre_step_state(), person)
         v_robot, v_human, jac, mass = self._point_motion(robot_link, on_robot, human_link,
                                                          on_human, state)
         speed = float(np.dot(v_robot - v_human, -normal))   # > 0: approaching
@@ -301,18 +351,26 @@ class ContactMonitor:
         if c is None:
             points = self.sim.closest_points(self.robot.body, self.human.body_id, query_distance)
             c = min(points, key=lambda p: p.distance) if points else None
-        self._nearest = None if c is None else float(c.distance)
+        self._nearest = query_distance if c is None else float(c.distance)
+        if self._skipped:
+            self._skipped = False
+            if c is not None and c.distance <= 0.0:  # the closing-speed bound failed
+                log.warning("t=%.4f s: robot and person touch after a control step whose "
+                            "contacts were not read (closer than %.4f m expected); reading "
+                            "them now", t, self.pre_contact_range)
+                self._read(t)
         if c is None:
-            self._nearest = query_distance
             return []
         u = -np.asarray(c.normal, dtype=float)          # robot -> person
-        area_id = self._area(c.link_b, c.position_on_b)
+        now = self.person_motion if self._person_motion_time == t else None
+        area_id = self._area(c.link_b, c.position_on_b, now)
         limit = self.limits.area(area_id)
         clamped = any(np.dot(u, push) < CLAMP_COSINE for push in self._fixed_pushes().get(c.link_b, ()))
         kind = QUASI_STATIC if clamped else TRANSIENT
         v_robot, v_human, jac, mass = self._point_motion(c.link_a, c.position_on_a, c.link_b,
                                                          c.position_on_b,
-                                                         (*self.robot.joint_state(), None))
+                                                         (*self.robot.joint_state(),
+                                                          now or ((), None)))
         m_r = math.inf if jac is None else reflected_mass(jac, mass, u)
         f_lim, p_lim = limit.limits(kind)
         area = self.surfaces[self._link_names[c.link_a]].area_m2

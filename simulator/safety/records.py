@@ -4,7 +4,7 @@ giving plain values for traces and ``info["safety"]``; units in :data:`UNITS`.""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 def ratio_to_limits(force: float, pressure: float, force_limit: float,
@@ -21,7 +21,8 @@ def ratio_to_limits(force: float, pressure: float, force_limit: float,
 class _Record:
     def as_record(self) -> dict:
         """A flat dict of the fields (SI units; see ``UNITS``) for ``info`` and traces."""
-        return asdict(self)
+        # field by field: the fields are scalars, and dataclasses.asdict deep-copies
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

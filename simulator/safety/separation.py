@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from simulator.errors import CobotsimError
-from simulator.safety.geometry import BodyDistance, ClosestPair, rotate, segment_distances
+from simulator.safety.geometry import (BodyDistance, ClosestPair, cross_one, rotate_one,
+                                       segment_distances)
 from simulator.safety.ssm import SsmParameters, SsmTerms, protective_distance
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ class SeparationSample:
     """One SSM sample, of the state at ``time`` (s). Speeds are directed, m/s:
     ``human_speed`` towards the robot (measured, or the default when untracked),
     ``robot_speed`` towards the person (negative: moving away); S_p uses them clipped at 0.
-    ``robot_motion`` bounds the speed of every robot point (m/s)."""
+    ``robot_motion`` and ``human_motion`` bound the speed of every robot point and of
+    every point of the person (m/s)."""
 
     time: float
     distance: float
@@ -50,6 +52,7 @@ class SeparationSample:
     human_speed: float
     robot_speed: float
     robot_motion: float
+    human_motion: float
     terms: SsmTerms
     protective_distance: float
     margin: float
@@ -155,11 +158,11 @@ class SeparationMonitor:
             com_b, lin_b, ang_b = (k[self.distance.links_b.index(p.link_b)]
                                    for k in self.distance.kinematics_b)
             pair = ClosestPair(float(p.distance), -1, p.link_b, pa, pb,
-                               np.asarray(p.normal, float), lin + np.cross(ang, pa - centre),
-                               lin_b + np.cross(ang_b, pb - com_b),
+                               np.asarray(p.normal, float), lin + cross_one(ang, pa - centre),
+                               lin_b + cross_one(ang_b, pb - com_b),
                                max(pair.motion_a, float(np.linalg.norm(lin)
                                                         + np.linalg.norm(ang) * reach)),
-                               True, 1)
+                               pair.motion_b, True, 1)
             name, body = label, held_body
         self.last_body = body  # the body of the pair's robot side: the robot or a held part
         return pair, name
@@ -180,8 +183,8 @@ class SeparationMonitor:
         if prev is not None and time > prev[0]:
             row = self.distance.links_b.index(pair.link_b)
             pos, orn = (f[row] for f in self.distance.frames_b)
-            local = rotate(orn * [-1, -1, -1, 1], pair.point_b - pos)
-            before = prev[1][row] + rotate(prev[2][row], local)
+            local = rotate_one(orn, pair.point_b - pos, inverse=True)
+            before = prev[1][row] + rotate_one(prev[2][row], local)
             velocity_b = (pair.point_b - before) / (time - prev[0])
         self._latest = (float(time), *self.distance.frames_b)
         v_h = (float(np.dot(velocity_b, pair.normal)) if self.tracked
@@ -198,7 +201,8 @@ class SeparationMonitor:
         human_link, region = self._human_info[pair.link_b]
         return SeparationSample(
             float(time), pair.distance, robot_link, human_link, region,
-            tuple(pair.point_a), tuple(pair.point_b), v_h, v_r, pair.motion_a, terms,
+            tuple(pair.point_a), tuple(pair.point_b), v_h, v_r, pair.motion_a, pair.motion_b,
+            terms,
             terms.s_p, pair.distance - terms.s_p, moving,
             bool(moving and pair.distance < terms.s_p), pair.exact)
 

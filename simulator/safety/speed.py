@@ -47,6 +47,9 @@ class SpeedSample:
     limit: float | None
     violations: tuple[str, ...]
 
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
 
 @dataclass(frozen=True)
 class SpeedEvent:

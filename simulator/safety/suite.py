@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from simulator.errors import SpecError
-from simulator.physics import Contact
+from simulator.physics import ComStates, Contact
 from simulator.safety.contact import QUERY_DISTANCE, ContactMonitor
 from simulator.safety.limits import ContactSurface, LimitTable
 from simulator.safety.records import UNITS, ContactSample, ImpactPrediction, SpeedLimitSample
@@ -126,10 +126,15 @@ class SafetyMonitors:
             self._add_events(e.as_dict() for e in self.separation.pop_events())
         if self.speed is not None:
             sample = self.speed.on_control_step(t, dt)
-            safety["speed"] = dataclasses.asdict(sample)
+            safety["speed"] = sample.as_dict()
             costs["speed"] = float(bool(sample.violations))
             self._add_events(e.as_dict() for e in self.speed.pop_events())
         if self.contact is not None:
+            if self.separation is not None:  # the person's motion, read by the separation
+                distance = self.separation.distance
+                pos, lin, ang = distance.kinematics_b
+                self.contact.set_person_motion(t + dt, distance.links_b,
+                                               ComStates(pos, distance.frames_b[1], lin, ang))
             self.contact.control_step_samples(t + dt, closest=self._shared_pair())
             new = self.contact.drain()
             safety["contact"] = {k: [r.as_record() for r in v] for k, v in new.items()}
@@ -148,8 +153,8 @@ class SafetyMonitors:
 
     def expect_contact_within(self, reach: float) -> None:
         """No robot-person contact can start in the next control step unless they are
-        closer than ``reach`` (m) now: lets the contact monitor skip reading the pre-contact
-        state of the person on every physics step when they are farther apart."""
+        closer than ``reach`` (m) now: lets the contact monitor skip reading contacts on
+        every physics step when they are farther apart."""
         if self.contact is not None:
             self.contact.pre_contact_range = reach
 
