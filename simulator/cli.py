@@ -5,6 +5,9 @@
     under ``DIR/traces/``, printing one line per episode.
 ``cobotsim list scenarios|robots [--json]``
     lists the catalogue.
+``cobotsim --catalogue DIR ...`` (repeatable; or the environment variable
+    ``COBOTSIM_CATALOGUE``) adds a user's catalogue folder with ``robots/`` and
+    ``scenarios/`` next to the shipped ones.
 ``cobotsim stopping-test ROBOT``, ``cobotsim validate pfl|ssm``
     measure stopping data and rerun the monitors' validations (simulator/cli_safety.py).
 """
@@ -61,13 +64,15 @@ def _list(args) -> int:
             spec = catalogue.load_robot(name)
             rows.append({"id": spec.id, "name": spec.name, "maker": spec.maker,
                          "joints": len(spec.joints), "payload_kg": spec.payload,
-                         "moving_mass_kg": spec.moving_mass})
+                         "moving_mass_kg": spec.moving_mass,
+                         "folder": str(catalogue.robot_folder(name))})
     else:
         rows = []
         for name in catalogue.scenario_names():
             spec, _ = catalogue.load_scenario(name)
             rows.append({"id": spec.id, "gym_id": spec.gym_id, "task": spec.task.kind,
-                         "robots": list(spec.robots), "description": spec.description})
+                         "robots": list(spec.robots), "description": spec.description,
+                         "file": str(catalogue.scenario_path(name))})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -79,6 +84,10 @@ def _list(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cobotsim", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument("--catalogue", action="append", default=[], metavar="DIR",
+                        help="a catalogue folder of your own (robots/<id>/robot.yaml, "
+                             "scenarios/<id>.yaml), searched besides the shipped one; "
+                             "repeatable; also COBOTSIM_CATALOGUE")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run seeded episodes of a scenario and write traces")
     run.add_argument("scenario", help="scenario name (see 'cobotsim list scenarios') or YAML path")
@@ -107,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print("cobotsim: error: --episodes must be at least 1", file=sys.stderr)
         return 2
     try:
+        if args.catalogue:
+            from simulator.catalogue import use_catalogue
+            use_catalogue(args.catalogue)
         return args.func(args)
     except (CobotsimError, FileExistsError) as exc:
         print(f"cobotsim: error: {exc}", file=sys.stderr)
