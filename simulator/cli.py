@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def _run(args) -> int:
     from simulator.runner import run_episode, trace_name
 
     env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None)
+    policy = None
     try:
-        policy = make_policy(args.policy, env)
+        token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
+        policy = make_policy(args.policy, env, token=token, timeout=args.timeout)
         out = Path(args.out)
         seeds = range(args.seed, args.seed + args.episodes)
         taken = [p for s in seeds if (p := out / "traces" / f"{trace_name(env.scenario.id, args.policy, s)}.h5").exists()]
@@ -48,6 +51,8 @@ def _run(args) -> int:
                   f"sim_time={r.sim_time:6.2f} s  wall_time={r.wall_time:6.2f} s  "
                   f"rtf={r.sim_time / max(r.wall_time, 1e-9):5.1f}x{extra}")
     finally:
+        if hasattr(policy, "close"):
+            policy.close()
         env.close()
     ok = sum(r.success for r in results)
     print(f"{ok}/{len(results)} episodes succeeded; traces in {out / 'traces'}"
@@ -91,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run seeded episodes of a scenario and write traces")
     run.add_argument("scenario", help="scenario name (see 'cobotsim list scenarios') or YAML path")
-    run.add_argument("--policy", default="scripted", help="policy (default: scripted)")
+    run.add_argument("--policy", default="scripted",
+                     help="scripted (default), module:factory, file.py:factory or "
+                          "ws://host:port (a policy server; docs/policies.md)")
+    run.add_argument("--token", default=None, help="shared secret for a policy server "
+                     "(default: COBOTSIM_POLICY_TOKEN if set)")
+    run.add_argument("--timeout", type=float, default=None,
+                     help="s to wait for a policy server's reply (default 10)")
     run.add_argument("--robot", default=None, help="robot (default: the scenario's)")
     run.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     run.add_argument("--episodes", type=int, default=1, help="number of episodes (default 1)")
@@ -103,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["scenarios", "robots"])
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(func=_list)
-    from simulator.cli_safety import add_commands
-    add_commands(sub)
+    from simulator import cli_policy, cli_safety
+    cli_safety.add_commands(sub)
+    cli_policy.add_commands(sub)
     return parser
 
 

@@ -1,16 +1,22 @@
 """Running episodes of a policy in an env and recording each one as a trace.
 
-A policy that raises ends its episode with ``status = policy_error``; a physics failure
-with ``sim_error``. Neither stops the episodes that follow, and neither is ever counted
-as a success.
+A policy that raises, or returns an action of the wrong shape or with non-finite
+values, ends its episode with ``status = policy_error``; a physics failure with
+``sim_error``. Neither stops the episodes that follow, and neither is ever counted as a
+success. A policy may return an action chunk (H actions); they are executed one per
+control step before the policy is asked again. A policy that declares an interface the
+env does not offer is refused before the first step (ConfigError naming every
+difference).
 """
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.policies.interface import as_action_chunk, check_interface, env_interface
 from simulator.traces import TraceRecorder
 from simulator.video import VideoRecorder
 
@@ -33,13 +39,18 @@ class EpisodeResult:
 
 
 def trace_name(scenario: str, policy: str, seed: int) -> str:
-    return f"{scenario}_{policy}_seed{seed:05d}"
+    """``<scenario>_<policy>_seed<NNNNN>``; characters of the policy spec that do not
+    belong in a file name (``ws://host:port``, ``module:factory``) become ``_``."""
+    label = re.sub(r"[^A-Za-z0-9.+-]+", "_", policy).strip("_") or "policy"
+    return f"{scenario}_{label}_seed{seed:05d}"
 
 
 def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                 video: bool = False, overwrite: bool = False) -> EpisodeResult:
     """Run one seeded episode, writing ``out_dir/traces/<name>.h5`` (and ``.mp4``)."""
     base = env.unwrapped
+    check_interface(policy, env)
+    action_spec = env_interface(env).action
     name = trace_name(base.scenario.id, policy_name, seed)
     traces = Path(out_dir) / "traces"
     traces.mkdir(parents=True, exist_ok=True)
@@ -48,12 +59,20 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                              overwrite=overwrite)
     start = time.perf_counter()
     obs, info = recorder.reset(seed=seed)
-    policy.reset(seed, info)
     steps, status, error = 0, "complete", ""
+    queue: list = []
     try:
-        while True:
+        try:
+            policy.reset(seed, info)
+        except Exception as exc:  # e.g. a policy server that is down
+            status, error = "policy_error", f"{type(exc).__name__}: {exc}"
+            log.warning("seed %d: policy reset failed: %s", seed, error)
+            recorder.mark(status, error)
+        while status == "complete":
             try:
-                action = policy.act(obs)
+                if not queue:
+                    queue = list(as_action_chunk(policy.act(obs), action_spec))
+                action = queue.pop(0)
             except Exception as exc:  # any fault of the policy marks the episode
                 status, error = "policy_error", f"{type(exc).__name__}: {exc}"
                 log.warning("seed %d: policy raised %s", seed, error)

@@ -123,7 +123,7 @@ def test_policy_faults_mark_the_episode_and_the_next_one_runs(tmp_path):
     by_policy = {t.attrs["policy"]: t for t in iter_traces(tmp_path / "traces", include_incomplete=True)}
     assert by_policy["raising"].attrs["status"] == "policy_error"
     assert by_policy["raising"].attrs["n_steps"] == 4  # the steps before the fault are kept
-    assert by_policy["nan"].attrs["error"].startswith("action has non-finite")
+    assert "the policy returned non-finite values" in by_policy["nan"].attrs["error"]
     complete = [t.attrs["policy"] for t in iter_traces(tmp_path / "traces")]
     assert complete == ["scripted"]
 

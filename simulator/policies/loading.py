@@ -1,0 +1,81 @@
+"""Resolve a policy given by name on the command line or in a suite.
+
+``scripted``          the scripted baseline of the env's task kind;
+``module:factory``    a Python factory ``factory(interface, context) -> policy`` in an
+                      importable module (or a ``.py`` file path before the colon);
+``ws://host:port``    a policy served by ``cobotsim serve-policy`` (or any server that
+                      speaks the protocol of docs/policies.md).
+
+The factory gets the env's :class:`~simulator.policies.interface.Interface` and a plain
+``context`` dict (:func:`policy_context`), the same two things a remote server's factory
+gets in the handshake, so one factory serves in process and remotely alike.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from simulator.errors import ConfigError
+from simulator.policies.interface import env_interface
+
+
+def policy_context(env) -> dict:
+    """What a policy may want to know about the cell beyond the observation (plain data):
+    scenario id, Gymnasium id, robot id, task kind, control period (s), the task's phase
+    names, the person's link names and handedness, and the robot's base position (m)."""
+    base = env.unwrapped
+    spec = base.scenario
+    return {"scenario": spec.id, "gym_id": spec.gym_id, "robot": spec.robot.id,
+            "task": spec.task.kind, "dt": float(base.dt),
+            "phase_names": list(base.phase_names),
+            "human_link_names": list(base.human_link_names),
+            "handedness": spec.human.handedness,
+            "robot_base": [float(v) for v in spec.robot.position]}
+
+
+def load_factory(spec: str):
+    """The callable named by ``module:attribute`` or ``path/to/file.py:attribute``."""
+    module_name, _, attribute = spec.rpartition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"policy {spec!r}: expected 'module:factory' or 'file.py:factory'")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise ConfigError(f"policy {spec!r}: no file {path}")
+            loader = importlib.util.spec_from_file_location(f"cobotsim_policy_{path.stem}", path)
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"policy {spec!r}: cannot import {module_name!r}: "
+                          f"{type(exc).__name__}: {exc}") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ConfigError(f"policy {spec!r}: {module_name!r} has no callable {attribute!r}")
+    return factory
+
+
+def load_policy(spec: str, env, token: str | None = None, timeout: float | None = None):
+    """The policy ``spec`` names (see the module docstring) for ``env``."""
+    from simulator.policies.scripted import make_scripted
+
+    if spec == "scripted":
+        return make_scripted(env)
+    if spec.startswith(("ws://", "wss://")):
+        from simulator.policies.remote import DEFAULT_TIMEOUT, RemotePolicy
+        return RemotePolicy(spec, env_interface(env), policy_context(env), token=token,
+                            timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    if ":" in spec:
+        factory = load_factory(spec)
+        try:
+            return factory(env_interface(env), policy_context(env))
+        except Exception as exc:
+            raise ConfigError(f"policy {spec!r}: the factory failed: {type(exc).__name__}: "
+                              f"{exc}") from None
+    raise ConfigError(f"unknown policy {spec!r}: expected 'scripted', 'module:factory', "
+                      "'file.py:factory' or 'ws://host:port'")
