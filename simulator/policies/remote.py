@@ -80,7 +80,7 @@ class RemotePolicy:
         try:
             self._conn = ws.sync.client.connect(self.url, open_timeout=self.timeout,
                                                 max_size=self.max_size, compression=None,
-                                                proxy=None)
+                                                proxy=None, legacy=True)
         except Exception as exc:
             raise RemotePolicyError(f"cannot connect to the policy server at {self.url}: "
                                     f"{type(exc).__name__}: {exc}") from None
