@@ -4,7 +4,9 @@
 ``module:factory``    a Python factory ``factory(interface, context) -> policy`` in an
                       importable module (or a ``.py`` file path before the colon);
 ``ws://host:port``    a policy served by ``cobotsim serve-policy`` (or any server that
-                      speaks the protocol of docs/policies.md).
+                      speaks the protocol of docs/policies.md);
+``model.onnx``        an ONNX model with its mapping ``model.onnx.yaml``
+                      (:mod:`simulator.policies.onnx_policy`).
 
 The factory gets the env's :class:`~simulator.policies.interface.Interface` and a plain
 ``context`` dict (:func:`policy_context`), the same two things a remote server's factory
@@ -70,6 +72,9 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
         from simulator.policies.remote import DEFAULT_TIMEOUT, RemotePolicy
         return RemotePolicy(spec, env_interface(env), policy_context(env), token=token,
                             timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    if spec.endswith(".onnx"):
+        from simulator.policies.onnx_policy import OnnxPolicy
+        return OnnxPolicy(spec, env_interface(env))
     if ":" in spec:
         factory = load_factory(spec)
         try:
@@ -78,4 +83,4 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
             raise ConfigError(f"policy {spec!r}: the factory failed: {type(exc).__name__}: "
                               f"{exc}") from None
     raise ConfigError(f"unknown policy {spec!r}: expected 'scripted', 'module:factory', "
-                      "'file.py:factory' or 'ws://host:port'")
+                      "'file.py:factory', 'ws://host:port' or 'model.onnx'")
