@@ -38,6 +38,16 @@ class EpisodeResult:
     error: str = ""
 
 
+POLICY_UNITS = {"/policy/called": "1", "/policy/compute_time": "s"}
+
+
+def _compute_time(policy, wall: float) -> float:
+    """The policy's own compute time for its last answer (s): a remote server's report
+    when there is one (the network round trip left out), else the wall time of ``act``."""
+    reported = getattr(policy, "compute_times", None)
+    return float(reported[-1]) if reported else float(wall)
+
+
 def trace_name(scenario: str, policy: str, seed: int) -> str:
     """``<scenario>_<policy>_seed<NNNNN>``; characters of the policy spec that do not
     belong in a file name (``ws://host:port``, ``module:factory``) become ``_``."""
@@ -56,7 +66,7 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
     traces.mkdir(parents=True, exist_ok=True)
     wrapped = VideoRecorder(env, traces / f"{name}.mp4", overwrite=overwrite) if video else env
     recorder = TraceRecorder(wrapped, traces / f"{name}.h5", {"policy": policy_name},
-                             overwrite=overwrite)
+                             units=POLICY_UNITS, overwrite=overwrite)
     start = time.perf_counter()
     obs, info = recorder.reset(seed=seed)
     steps, status, error = 0, "complete", ""
@@ -70,9 +80,15 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
             recorder.mark(status, error)
         while status == "complete":
             try:
-                if not queue:
-                    queue = list(as_action_chunk(policy.act(obs), action_spec))
+                called, compute = not queue, float("nan")
+                if called:
+                    began = time.perf_counter()
+                    raw = policy.act(obs)
+                    compute = _compute_time(policy, time.perf_counter() - began)
+                    queue = list(as_action_chunk(raw, action_spec))
                 action = queue.pop(0)
+                recorder.add_to_next_row({"/policy/called": called,
+                                          "/policy/compute_time": compute})
             except Exception as exc:  # any fault of the policy marks the episode
                 status, error = "policy_error", f"{type(exc).__name__}: {exc}"
                 log.warning("seed %d: policy raised %s", seed, error)

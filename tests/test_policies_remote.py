@@ -66,6 +66,9 @@ def test_a_served_policy_gives_the_same_trace_as_in_process(env, server_process,
     assert np.array_equal(q_local, q_remote)
     assert not np.array_equal(q_remote, _robot_q(other_seed.trace)[0])  # it does depend on the seed
     assert len(remote_policy.compute_times) == STEPS
+    # the trace holds the server's own compute times (here: of the last episode, seed 8)
+    served = np.asarray(read_trace(other_seed.trace)["/policy/compute_time"])
+    assert np.array_equal(served, remote_policy.compute_times)
     assert all(0 <= t < 1.0 for t in remote_policy.compute_times)
 
 
@@ -140,6 +143,11 @@ def test_action_chunks_are_executed_before_the_policy_is_asked_again(env, tmp_pa
     r = run_episode(env, policy, 3, tmp_path, "chunked")
     assert r.status == "complete" and r.steps == STEPS
     assert policy.calls == STEPS // 4 + (STEPS % 4 > 0)
+    t = read_trace(r.trace)
+    called = np.asarray(t["/policy/called"])
+    assert called.tolist() == [k % 4 == 0 for k in range(STEPS)]
+    compute = np.asarray(t["/policy/compute_time"])
+    assert np.all(np.isfinite(compute[called])) and np.all(np.isnan(compute[~called]))
     spec = env_interface(env).action
     with pytest.raises(ValueError, match=r"shape \(2, 6\)"):
         as_action_chunk(np.zeros((2, 6)), spec)

@@ -70,6 +70,12 @@ class TraceRecorder(gymnasium.Wrapper):
         self._writer: TraceWriter | None = None
         self._started = 0.0
         self._last_time: float | None = None
+        self._extras: dict[str, Any] = {}
+
+    def add_to_next_row(self, values: Mapping[str, Any]) -> None:
+        """Datasets the caller adds to the row of the next ``step`` (e.g. the runner's
+        ``/policy/compute_time``); a caller that adds one must add it at every step."""
+        self._extras.update(values)
 
     @property
     def recording(self) -> bool:
@@ -117,6 +123,8 @@ class TraceRecorder(gymnasium.Wrapper):
                 raise KeyError("trace_row() must not return /action or /reward; the recorder adds them")
             row["/action"] = _flat_action(self.action_space, action)
             row["/reward"] = float(reward)
+            row.update(self._extras)
+            self._extras = {}
             self._writer.append(row)
         except KeyboardInterrupt:
             self.mark("interrupted", "KeyboardInterrupt")
