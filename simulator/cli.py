@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from simulator.errors import CobotsimError
+from simulator.errors import CobotsimError, ConfigError
 
 
 def _run(args) -> int:
@@ -28,7 +28,11 @@ def _run(args) -> int:
     from simulator.policies import make_policy
     from simulator.runner import run_episode, trace_name
 
-    env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None)
+    if args.no_shields and args.shield:
+        raise ConfigError("--shield and --no-shields contradict each other")
+    shields = [] if args.no_shields else (args.shield or None)
+    env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None,
+                  shields=shields)
     policy = None
     try:
         token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
@@ -40,7 +44,8 @@ def _run(args) -> int:
             raise FileExistsError(f"{len(taken)} trace(s) exist already, e.g. {taken[0]}; nothing "
                                   "was run. Pass --overwrite to replace them or choose another --out")
         print(f"cobotsim run {env.scenario.id} ({env.scenario.gym_id}) robot={env.scenario.robot.id} "
-              f"policy={args.policy} seeds {args.seed}..{args.seed + args.episodes - 1}")
+              f"policy={args.policy} shields={','.join(env.shields.names) or 'none'} "
+              f"seeds {args.seed}..{args.seed + args.episodes - 1}")
         results = []
         for seed in seeds:
             r = run_episode(env, policy, seed, out, args.policy, video=args.video,
@@ -104,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=None,
                      help="s to wait for a policy server's reply (default 10)")
     run.add_argument("--robot", default=None, help="robot (default: the scenario's)")
+    run.add_argument("--shield", action="append", default=[], metavar="NAME",
+                     choices=["ssm", "pfl", "contact_stop", "zone_speed"],
+                     help="run this shield (repeatable; replaces the scenario's choice)")
+    run.add_argument("--no-shields", action="store_true", help="run no shield")
     run.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     run.add_argument("--episodes", type=int, default=1, help="number of episodes (default 1)")
     run.add_argument("--out", default="runs/latest", help="output folder (default runs/latest)")

@@ -48,6 +48,7 @@ from simulator import catalogue
 from simulator.cell import Cell
 from simulator.control import make_control
 from simulator.errors import ConfigError
+from simulator.safety.shields import Shields
 from simulator.safety.substep import SubStepper
 from simulator.safety.suite import COSTS, SafetyMonitors
 from simulator.tasks import make_task
@@ -70,13 +71,16 @@ class CellEnv(gymnasium.Env):
         render_mode: ``None`` or ``"rgb_array"`` (headless software rendering).
         render_size: (width, height) of rendered frames in pixels.
         gui: open the pybullet GUI (needs a display).
+        shields: names of the shields to run (``ssm``, ``pfl``, ``contact_stop``,
+            ``zone_speed``; ``[]`` for none); default: those the scenario enables.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, scenario: str = "handover", robot: str | None = None,
                  control: str = "ee_delta", render_mode: str | None = None,
-                 render_size: tuple[int, int] = (480, 360), gui: bool = False) -> None:
+                 render_size: tuple[int, int] = (480, 360), gui: bool = False,
+                 shields=None) -> None:
         self.scenario_file = str(catalogue.scenario_path(scenario))
         spec, self.spec_text = catalogue.load_scenario(scenario)
         self.overrides: dict[str, str] = {}  # changes to the file's spec, kept in the trace
@@ -89,6 +93,14 @@ class CellEnv(gymnasium.Env):
                                   f"supported: {', '.join(spec.robots)}")
             spec = replace(spec, robot=replace(spec.robot, id=robot))
             self.overrides["robot.id"] = robot
+        self._shield_names = None if shields is None else list(shields)
+        if shields is not None:
+            from simulator.spec.safety import SHIELD_NAMES
+            unknown = [n for n in shields if n not in SHIELD_NAMES]
+            if unknown:
+                raise ConfigError(f"unknown shield(s) {unknown}; known: {', '.join(SHIELD_NAMES)}")
+            if sorted(shields) != sorted(spec.safety.shields.enabled):
+                self.overrides["safety.shields"] = ",".join(shields)
         if render_mode not in (None, "rgb_array"):
             raise ConfigError(f"render_mode {render_mode!r} is not supported; use None or 'rgb_array'")
         self.scenario = spec
@@ -117,6 +129,12 @@ class CellEnv(gymnasium.Env):
         self.control = make_control(self._control_name, self.robot)
         self.task = make_task(self.scenario.task.kind, self.scenario, self.cell)
         self.monitors = SafetyMonitors(self.cell, self.scenario.safety, self.scenario_file)
+        try:
+            self.shields = Shields(self.scenario.safety.shields, self.scenario.safety,
+                                   self.monitors, self.robot, self.sim, self._shield_names)
+        except ValueError as exc:
+            raise ConfigError(f"{self.scenario_file}: {exc}") from None
+        self._shield_info = {"scale": 1.0, "interventions": []}
         self.stepper = SubStepper(self.sim, self.robot.body, self.human.body_id,
                                   fine_steps=self.scenario.physics.contact_substeps,
                                   relative_speed=self._closing_speed,
@@ -182,6 +200,7 @@ class CellEnv(gymnasium.Env):
             return self._end("policy_error", error)
         action = np.clip(action, self.action_space.low, self.action_space.high)
         self.control.apply(action)
+        self._shield_info = self.shields.apply(self.sim.time, self.dt)
         self.robot.apply_commands(self.dt)
         start = self.sim.time
         self.human.update(start, self.dt)
@@ -240,7 +259,7 @@ class CellEnv(gymnasium.Env):
     def _info(self, terms: dict, status: str) -> dict:
         return {"reward_terms": terms, "success": self.task.success, "phase": self.task.phase,
                 "dropped": self.task.dropped, "time": self.sim.time, "status": status,
-                "safety": self._safety, "costs": dict(self._costs),
+                "safety": self._safety, "shields": self._shield_info, "costs": dict(self._costs),
                 "cost": float(sum(self._costs.values()))}
 
     def render(self):
@@ -263,7 +282,7 @@ class CellEnv(gymnasium.Env):
                 "physics_time_step": self.scenario.physics.time_step,
                 "human_body": self.scenario.human.body,
                 "overrides": json.dumps(self.overrides, sort_keys=True),
-                "safety_config": self.monitors.config()}
+                "safety_config": self.monitors.config(), "shields": self.shields.config()}
 
     def trace_units(self) -> dict:
         return {"/time": "s", "/robot/q": "rad", "/robot/qd": "rad/s", "/robot/ee_pos": "m",
@@ -272,6 +291,7 @@ class CellEnv(gymnasium.Env):
                 "/part/quat": "quaternion xyzw", "/task/phase": "index", "/action": "1",
                 "/reward": "1", "/safety/ssm/distance": "m", "/safety/ssm/protective_distance": "m",
                 "/safety/ssm/margin": "m", "/safety/ssm/human_speed": "m/s",
+                "/safety/shield_scale": "1",
                 "/safety/ssm/robot_speed": "m/s", "/safety/speed/tcp_speed": "m/s",
                 "/safety/cost": "1"}
 
@@ -301,10 +321,11 @@ class CellEnv(gymnasium.Env):
                 "/safety/ssm/human_speed": ssm.get("human_speed", nan),
                 "/safety/ssm/robot_speed": ssm.get("robot_speed", nan),
                 "/safety/speed/tcp_speed": speed.get("tcp_speed", nan),
-                "/safety/cost": float(sum(self._costs.values()))}
+                "/safety/cost": float(sum(self._costs.values())),
+                "/safety/shield_scale": float(self._shield_info["scale"])}
 
     def trace_tables(self) -> dict:
         """Tables written when the episode's trace is finished: every contact sample,
         impact prediction and event, and the limit table the episode ran under."""
         self.monitors.finish(self.sim.time)
-        return self.monitors.tables()
+        return {**self.monitors.tables(), "/safety/shields": self.shields.table()}

@@ -58,6 +58,19 @@ PRE_CONTACT_RANGE = 0.3      # m: closer than this at the last control step, rea
                              # contacts and keep the person's link motion of every substep
 
 
+@dataclass(frozen=True)
+class NearestRegion:
+    """The nearest body region at the last control step, as a shield needs it: the 3 × n
+    linear Jacobian (world, m/rad) of the robot's nearest point at the current joint
+    positions, the unit direction ``u`` from that point to the person, the person's
+    velocity along ``u`` (m/s; negative: coming towards the robot), and v_rel,max (m/s)."""
+
+    jacobian: np.ndarray
+    u: np.ndarray
+    human_along_u: float
+    v_rel_max: float
+
+
 @dataclass
 class _Open:
     """A contact in progress (internal)."""
@@ -132,6 +145,7 @@ class ContactMonitor:
         self._person_before = None  # (links, ComStates) after the last physics step
         self._last_touch = -math.inf  # s, the last physics step with a robot-person contact
         self._skipped = False  # substeps not read since the last control step (far apart)
+        self.nearest: NearestRegion | None = None
 
     def attach(self) -> None:
         """Call :meth:`on_substep` after every physics step of ``sim``."""
@@ -359,6 +373,7 @@ class ContactMonitor:
                             "contacts were not read (closer than %.4f m expected); reading "
                             "them now", t, self.pre_contact_range)
                 self._read(t)
+        self.nearest = None
         if c is None:
             return []
         u = -np.asarray(c.normal, dtype=float)          # robot -> person
@@ -378,6 +393,8 @@ class ContactMonitor:
         v_max = max_relative_speed(f_lim, k, m_h, m_r, p_lim, area)
         v_std = max_relative_speed(f_lim, k, m_h, self.standard_mass, p_lim, area)
         approach = float(np.dot(v_robot - v_human, u))
+        if jac is not None:  # for a shield capping the approach (simulator.safety.shields)
+            self.nearest = NearestRegion(jac, u, float(np.dot(v_human, u)), v_max)
         sample = SpeedLimitSample(t, self._link_names[c.link_a], self.areas.link_names[c.link_b],
                                   limit.region_id, area_id, kind, float(c.distance), approach,
                                   m_r, self.standard_mass, v_max, v_std,

@@ -189,6 +189,7 @@ class SeparationMonitor:
         self._latest = (float(time), *self.distance.frames_b)
         v_h = (float(np.dot(velocity_b, pair.normal)) if self.tracked
                else self.params.human_speed_default)
+        self.last_human_speed = v_h  # m/s towards the robot (a shield reads it)
         # T_s and S_s at the robot's own speed (the TCP's, as the stopping data are
         # measured), not at its speed towards the person: a robot moving sideways still
         # needs its full stopping time, during which the person keeps coming
