@@ -36,6 +36,8 @@ def _run(args) -> int:
     policy = None
     try:
         token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
+        from simulator.policies.timing import Latency
+        latency = Latency.parse(args.latency)
         policy = make_policy(args.policy, env, token=token, timeout=args.timeout)
         out = Path(args.out)
         seeds = range(args.seed, args.seed + args.episodes)
@@ -49,7 +51,8 @@ def _run(args) -> int:
         results = []
         for seed in seeds:
             r = run_episode(env, policy, seed, out, args.policy, video=args.video,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, replan_every=args.replan_every,
+                            latency=latency)
             results.append(r)
             extra = f"  error: {r.error}" if r.error else ""
             print(f"seed {r.seed:5d}  status={r.status:<12} success={str(r.success):<5} "
@@ -108,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: COBOTSIM_POLICY_TOKEN if set)")
     run.add_argument("--timeout", type=float, default=None,
                      help="s to wait for a policy server's reply (default 10)")
+    run.add_argument("--latency", default=None, metavar="SPEC",
+                     help="inference latency in simulated time: seconds (0.1), "
+                          "uniform:LOW:HIGH or normal:MEAN:STD (default: none)")
+    run.add_argument("--replan-every", type=int, default=None, metavar="K",
+                     help="ask the policy every K control steps (default: when its action "
+                          "chunk is used up)")
     run.add_argument("--robot", default=None, help="robot (default: the scenario's)")
     run.add_argument("--shield", action="append", default=[], metavar="NAME",
                      choices=["ssm", "pfl", "contact_stop", "zone_speed"],

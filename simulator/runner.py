@@ -3,8 +3,9 @@
 A policy that raises, or returns an action of the wrong shape or with non-finite
 values, ends its episode with ``status = policy_error``; a physics failure with
 ``sim_error``. Neither stops the episodes that follow, and neither is ever counted as a
-success. A policy may return an action chunk (H actions); they are executed one per
-control step before the policy is asked again. A policy that declares an interface the
+success. A policy may return an action chunk (H actions); when the policy is asked and
+when its answers take effect (re-planning interval, inference latency in simulated time)
+is :mod:`simulator.policies.timing`'s. A policy that declares an interface the
 env does not offer is refused before the first step (ConfigError naming every
 difference).
 """
@@ -16,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.policies.interface import as_action_chunk, check_interface, env_interface
+from simulator.policies.interface import check_interface, env_interface
+from simulator.policies.timing import Latency, PolicyExecutor
 from simulator.traces import TraceRecorder
 from simulator.video import VideoRecorder
 
@@ -38,7 +40,7 @@ class EpisodeResult:
     error: str = ""
 
 
-POLICY_UNITS = {"/policy/called": "1", "/policy/compute_time": "s"}
+POLICY_UNITS = {"/policy/called": "1", "/policy/compute_time": "s", "/policy/latency": "s"}
 
 
 def _compute_time(policy, wall: float) -> float:
@@ -56,21 +58,29 @@ def trace_name(scenario: str, policy: str, seed: int) -> str:
 
 
 def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
-                video: bool = False, overwrite: bool = False) -> EpisodeResult:
-    """Run one seeded episode, writing ``out_dir/traces/<name>.h5`` (and ``.mp4``)."""
+                video: bool = False, overwrite: bool = False, replan_every: int | None = None,
+                latency: Latency | str | float | None = None) -> EpisodeResult:
+    """Run one seeded episode, writing ``out_dir/traces/<name>.h5`` (and ``.mp4``).
+
+    ``replan_every`` (control steps) and ``latency`` (s, or a :class:`Latency` spec such
+    as ``"uniform:0.05:0.15"``) set when the policy is asked and when its answers take
+    effect (:mod:`simulator.policies.timing`)."""
     base = env.unwrapped
     check_interface(policy, env)
-    action_spec = env_interface(env).action
+    latency = latency if isinstance(latency, Latency) else Latency.parse(latency)
+    executor = PolicyExecutor(policy, env_interface(env).action, base.dt, replan_every, latency)
     name = trace_name(base.scenario.id, policy_name, seed)
     traces = Path(out_dir) / "traces"
     traces.mkdir(parents=True, exist_ok=True)
     wrapped = VideoRecorder(env, traces / f"{name}.mp4", overwrite=overwrite) if video else env
-    recorder = TraceRecorder(wrapped, traces / f"{name}.h5", {"policy": policy_name},
+    recorder = TraceRecorder(wrapped, traces / f"{name}.h5",
+                             {"policy": policy_name, "policy_latency": str(latency),
+                              "policy_replan_every": replan_every or 0},
                              units=POLICY_UNITS, overwrite=overwrite)
     start = time.perf_counter()
     obs, info = recorder.reset(seed=seed)
     steps, status, error = 0, "complete", ""
-    queue: list = []
+    executor.reset(seed)
     try:
         try:
             policy.reset(seed, info)
@@ -80,15 +90,17 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
             recorder.mark(status, error)
         while status == "complete":
             try:
-                called, compute = not queue, float("nan")
-                if called:
+                compute = [float("nan")]
+
+                def timed(call):
                     began = time.perf_counter()
-                    raw = policy.act(obs)
-                    compute = _compute_time(policy, time.perf_counter() - began)
-                    queue = list(as_action_chunk(raw, action_spec))
-                action = queue.pop(0)
+                    answer = call()
+                    compute[0] = _compute_time(policy, time.perf_counter() - began)
+                    return answer
+                action, called, delay = executor.next_action(obs, timed)
                 recorder.add_to_next_row({"/policy/called": called,
-                                          "/policy/compute_time": compute})
+                                          "/policy/compute_time": compute[0],
+                                          "/policy/latency": delay})
             except Exception as exc:  # any fault of the policy marks the episode
                 status, error = "policy_error", f"{type(exc).__name__}: {exc}"
                 log.warning("seed %d: policy raised %s", seed, error)
