@@ -31,8 +31,10 @@ def _run(args) -> int:
     if args.no_shields and args.shield:
         raise ConfigError("--shield and --no-shields contradict each other")
     shields = [] if args.no_shields else (args.shield or None)
+    width, height = _size(args.camera_size)
     env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None,
-                  shields=shields)
+                  shields=shields, cameras=tuple(args.camera), camera_size=(width, height),
+                  camera_depth=args.depth, instruction=args.instruction)
     policy = None
     try:
         token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
@@ -66,6 +68,14 @@ def _run(args) -> int:
     print(f"{ok}/{len(results)} episodes succeeded; traces in {out / 'traces'}"
           + (" (videos next to them)" if args.video else ""))
     return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--camera-size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. 96x96") from None
+    return width, height
 
 
 def _list(args) -> int:
@@ -117,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replan-every", type=int, default=None, metavar="K",
                      help="ask the policy every K control steps (default: when its action "
                           "chunk is used up)")
+    run.add_argument("--camera", action="append", default=[], choices=["scene", "wrist"],
+                     help="add this camera's RGB image to the observation (repeatable)")
+    run.add_argument("--camera-size", default="96x96", metavar="WxH",
+                     help="camera image size in pixels (default 96x96)")
+    run.add_argument("--depth", action="store_true", help="add depth images (m) to the cameras")
+    run.add_argument("--instruction", action="store_true",
+                     help="add the task in words as the observation 'instruction'")
     run.add_argument("--robot", default=None, help="robot (default: the scenario's)")
     run.add_argument("--shield", action="append", default=[], metavar="NAME",
                      choices=["ssm", "pfl", "contact_stop", "zone_speed"],

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 
 import gymnasium
 import numpy as np
@@ -48,6 +49,7 @@ from simulator import catalogue
 from simulator.cell import Cell
 from simulator.control import make_control
 from simulator.errors import ConfigError
+from simulator.cameras import CameraSet
 from simulator.safety.shields import Shields
 from simulator.safety.substep import SubStepper
 from simulator.safety.suite import COSTS, SafetyMonitors
@@ -58,6 +60,8 @@ log = logging.getLogger(__name__)
 
 HUMAN_SPEED = 2.0  # m/s, bound on the person's speed towards the robot (ISO 13855 K = 2000 mm/s)
 CLOSING_ACCELERATION = 10.0  # m/s², bound on how fast the closing speed can grow
+INSTRUCTION_LENGTH = 512  # characters of the instruction observation
+PRINTABLE = frozenset(string.printable)
 CAMERA = {"eye": (1.9, -1.6, 1.9), "target": (0.45, 0.0, 0.9)}
 
 
@@ -73,6 +77,12 @@ class CellEnv(gymnasium.Env):
         gui: open the pybullet GUI (needs a display).
         shields: names of the shields to run (``ssm``, ``pfl``, ``contact_stop``,
             ``zone_speed``; ``[]`` for none); default: those the scenario enables.
+        cameras: camera observations to add: ``"scene"``, ``"wrist"``
+            (:mod:`simulator.cameras`); keys ``<camera>_rgb`` and, with ``camera_depth``,
+            ``<camera>_depth``.
+        camera_size: (width, height) of the camera images in pixels.
+        camera_depth: add depth images (m) too.
+        instruction: add the task in words as the observation ``instruction`` (str).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
@@ -80,7 +90,8 @@ class CellEnv(gymnasium.Env):
     def __init__(self, scenario: str = "handover", robot: str | None = None,
                  control: str = "ee_delta", render_mode: str | None = None,
                  render_size: tuple[int, int] = (480, 360), gui: bool = False,
-                 shields=None) -> None:
+                 shields=None, cameras=(), camera_size: tuple[int, int] = (96, 96),
+                 camera_depth: bool = False, instruction: bool = False) -> None:
         self.scenario_file = str(catalogue.scenario_path(scenario))
         spec, self.spec_text = catalogue.load_scenario(scenario)
         self.overrides: dict[str, str] = {}  # changes to the file's spec, kept in the trace
@@ -93,6 +104,11 @@ class CellEnv(gymnasium.Env):
                                   f"supported: {', '.join(spec.robots)}")
             spec = replace(spec, robot=replace(spec.robot, id=robot))
             self.overrides["robot.id"] = robot
+        self.cameras = CameraSet(tuple(cameras), *map(int, camera_size), bool(camera_depth))
+        self.instruction = ((spec.task.instruction or spec.description) if instruction else None)
+        if self.instruction is not None and len(self.instruction) > INSTRUCTION_LENGTH:
+            raise ConfigError(f"{self.scenario_file}: task.instruction has {len(self.instruction)} "
+                              f"characters; at most {INSTRUCTION_LENGTH}")
         self._shield_names = None if shields is None else list(shields)
         if shields is not None:
             from simulator.spec.safety import SHIELD_NAMES
@@ -161,6 +177,10 @@ class CellEnv(gymnasium.Env):
             "part_pos": spaces.Box(-big, big, shape=(3,), dtype=f32),
             "part_quat": spaces.Box(-1.0, 1.0, shape=(4,), dtype=f32),
             "phase": spaces.Discrete(len(self.phase_names)),
+            **self.cameras.spaces(),
+            **({"instruction": spaces.Text(max_length=INSTRUCTION_LENGTH,
+                                           charset=PRINTABLE | set(self.instruction))}
+               if self.instruction is not None else {}),
         })
 
     def _observation(self) -> dict:
@@ -175,6 +195,8 @@ class CellEnv(gymnasium.Env):
             "human_keypoints": self.human.link_positions().astype(f32),
             "part_pos": part.astype(f32), "part_quat": part_quat.astype(f32),
             "phase": self.task.phase_index,
+            **self.cameras.render(self.sim, self.robot),
+            **({"instruction": self.instruction} if self.instruction is not None else {}),
         }
 
     # ------------------------------------------------------------------ gymnasium API
@@ -212,7 +234,7 @@ class CellEnv(gymnasium.Env):
         self._safety, self._costs = self.monitors.control_step(start, self.dt)
         self._steps += 1
         obs = self._observation()
-        if not all(np.all(np.isfinite(v)) for v in obs.values()):
+        if not all(np.all(np.isfinite(v)) for v in obs.values() if not isinstance(v, str)):
             return self._end("sim_error", "the physics state became non-finite")
         self.task.update()
         self.monitors.set_payload(self.task.held_by_robot())

@@ -31,7 +31,8 @@ from simulator.errors import ConfigError
 
 @dataclass(frozen=True)
 class ArraySpec:
-    """Shape and dtype (numpy name, e.g. ``float32``) of one array."""
+    """Shape and dtype (numpy name, e.g. ``float32``) of one array; a text observation
+    (the language instruction) is shape () with dtype ``str``."""
 
     shape: tuple[int, ...]
     dtype: str
@@ -42,7 +43,8 @@ class ArraySpec:
     @classmethod
     def from_dict(cls, data: dict, where: str) -> "ArraySpec":
         try:
-            return cls(tuple(int(n) for n in data["shape"]), str(np.dtype(data["dtype"])))
+            dtype = "str" if data["dtype"] == "str" else str(np.dtype(data["dtype"]))
+            return cls(tuple(int(n) for n in data["shape"]), dtype)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: expected {{'shape': [ints], 'dtype': numpy dtype "
                               f"name}}, got {data!r} ({exc})") from None
@@ -79,6 +81,8 @@ def _space_spec(space) -> ArraySpec:
         return ArraySpec(tuple(space.shape), str(space.dtype))
     if isinstance(space, spaces.Discrete):
         return ArraySpec((), "int64")
+    if isinstance(space, spaces.Text):
+        return ArraySpec((), "str")
     raise ConfigError(f"observation space {space!r} has no array form in the policy interface")
 
 

@@ -89,6 +89,9 @@ class TaskSpec:
     """What the robot has to do, and how long it has."""
 
     kind: Literal["handover"] = spec_field("handover", doc="task kind")
+    instruction: str = spec_field("", doc="the task in words, for language-conditioned "
+                                  "policies (observation 'instruction'); empty: the "
+                                  "scenario's description")
     max_duration: float = spec_field(25.0, unit="s", doc="episode length before truncation",
                                      check=positive)
     part: str = spec_field("part", doc="name of the body the robot handles")
