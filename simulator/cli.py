@@ -40,7 +40,8 @@ def _run(args) -> int:
         token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
         from simulator.policies.timing import Latency
         latency = Latency.parse(args.latency)
-        policy = make_policy(args.policy, env, token=token, timeout=args.timeout)
+        policy = make_policy(args.policy, env, token=token, timeout=args.timeout,
+                             trusted=args.trusted_model)
         out = Path(args.out)
         seeds = range(args.seed, args.seed + args.episodes)
         taken = [p for s in seeds if (p := out / "traces" / f"{trace_name(env.scenario.id, args.policy, s)}.h5").exists()]
@@ -121,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: COBOTSIM_POLICY_TOKEN if set)")
     run.add_argument("--timeout", type=float, default=None,
                      help="s to wait for a policy server's reply (default 10)")
+    run.add_argument("--trusted-model", action="store_true",
+                     help="load a policy file whose format can execute code (Stable-Baselines3); "
+                          "only for files you trust")
     run.add_argument("--latency", default=None, metavar="SPEC",
                      help="inference latency in simulated time: seconds (0.1), "
                           "uniform:LOW:HIGH or normal:MEAN:STD (default: none)")

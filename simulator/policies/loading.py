@@ -6,7 +6,9 @@
 ``ws://host:port``    a policy served by ``cobotsim serve-policy`` (or any server that
                       speaks the protocol of docs/policies.md);
 ``model.onnx``        an ONNX model with its mapping ``model.onnx.yaml``
-                      (:mod:`simulator.policies.onnx_policy`).
+                      (:mod:`simulator.policies.onnx_policy`);
+``sb3:ALGO:model.zip`` a Stable-Baselines3 model, loaded only with ``trusted=True``
+                      (:mod:`simulator.policies.sb3_policy`).
 
 The factory gets the env's :class:`~simulator.policies.interface.Interface` and a plain
 ``context`` dict (:func:`policy_context`), the same two things a remote server's factory
@@ -62,8 +64,11 @@ def load_factory(spec: str):
     return factory
 
 
-def load_policy(spec: str, env, token: str | None = None, timeout: float | None = None):
-    """The policy ``spec`` names (see the module docstring) for ``env``."""
+def load_policy(spec: str, env, token: str | None = None, timeout: float | None = None,
+                trusted: bool = False):
+    """The policy ``spec`` names (see the module docstring) for ``env``; ``token`` and
+    ``timeout`` (s) for a policy server, ``trusted`` for a file format that can execute
+    code when loaded (Stable-Baselines3)."""
     from simulator.policies.scripted import make_scripted
 
     if spec == "scripted":
@@ -72,6 +77,9 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
         from simulator.policies.remote import DEFAULT_TIMEOUT, RemotePolicy
         return RemotePolicy(spec, env_interface(env), policy_context(env), token=token,
                             timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    if spec.startswith("sb3:"):
+        from simulator.policies.sb3_policy import Sb3Policy
+        return Sb3Policy(spec, env_interface(env), trusted=trusted)
     if spec.endswith(".onnx"):
         from simulator.policies.onnx_policy import OnnxPolicy
         return OnnxPolicy(spec, env_interface(env))
@@ -83,4 +91,5 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
             raise ConfigError(f"policy {spec!r}: the factory failed: {type(exc).__name__}: "
                               f"{exc}") from None
     raise ConfigError(f"unknown policy {spec!r}: expected 'scripted', 'module:factory', "
-                      "'file.py:factory', 'ws://host:port' or 'model.onnx'")
+                      "'file.py:factory', 'ws://host:port', 'model.onnx' or "
+                      "'sb3:ALGORITHM:model.zip'")
