@@ -193,3 +193,24 @@ def test_bad_policy_specs_are_clear_errors(env):
         make_policy(f"{FIXTURES}:raises_in_factory", env)
     with pytest.raises(ConfigError, match="must start with ws://"):
         RemotePolicy("http://x", env_interface(env))
+
+
+def test_the_client_connects_again_at_the_next_episode(env, tmp_path):
+    from tests.fixtures.policies import towards
+    import threading
+    first = PolicyServer(towards)
+    threading.Thread(target=first.serve_forever, daemon=True).start()
+    port = first.port
+    policy = RemotePolicy(first.url, env_interface(env), timeout=2.0)
+    assert run_episode(env, policy, 0, tmp_path / "a", "p").status == "complete"
+    first.shutdown()
+    lost = run_episode(env, policy, 1, tmp_path / "b", "p")
+    assert lost.status == "policy_error"
+    second = PolicyServer(towards, port=port)           # the server is back
+    threading.Thread(target=second.serve_forever, daemon=True).start()
+    try:
+        again = run_episode(env, policy, 2, tmp_path / "c", "p")
+        assert again.status == "complete" and again.steps == STEPS
+    finally:
+        policy.close()
+        second.shutdown()
