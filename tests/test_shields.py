@@ -180,3 +180,19 @@ def test_a_shield_without_its_monitor_or_an_unknown_one_is_refused(tmp_path):
     path = _variant(tmp_path, {"shields.contact_stop.force_threshold": -5})
     with pytest.raises(SpecError, match="shields.contact_stop.force_threshold"):
         CellEnv(path)
+
+
+def test_no_shields_on_a_shielded_scenario_reproduces_the_unshielded_trace(tmp_path):
+    path = _variant(tmp_path, {"shields.ssm.enabled": True, "shields.pfl.enabled": True})
+    shielded, switched_off, plain = (CellEnv(path), CellEnv(path, shields=[]),
+                                     CellEnv("handover"))
+    try:
+        assert shielded.shields.names == ["ssm", "pfl"] and switched_off.shields.names == []
+        (q_on, *_), = _scripted(shielded, [5], steps=150)
+        (q_off, *_), = _scripted(switched_off, [5], steps=150)
+        (q_plain, *_), = _scripted(plain, [5], steps=150)
+        assert np.array_equal(q_off, q_plain) and not np.array_equal(q_on[:len(q_plain)], q_plain)
+        assert switched_off.overrides["safety.shields"] == ""
+    finally:
+        for e in (shielded, switched_off, plain):
+            e.close()
