@@ -214,3 +214,21 @@ def test_the_client_connects_again_at_the_next_episode(env, tmp_path):
     finally:
         policy.close()
         second.shutdown()
+
+
+def test_the_server_limits_message_sizes(env, tmp_path):
+    from tests.fixtures.policies import towards
+    import threading
+    server = PolicyServer(towards, max_size=4096)   # the hello fits, an observation does not
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        big = CellEnv("handover", cameras=("scene",), camera_size=(64, 64))
+        try:
+            big.unwrapped.max_steps = 3
+            policy = RemotePolicy(server.url, env_interface(big), timeout=2.0)
+            r = run_episode(big, policy, 0, tmp_path, "big")
+        finally:
+            big.close()
+        assert r.status == "policy_error" and "lost" in r.error and r.steps == 0
+    finally:
+        server.shutdown()
