@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from simulator.human import Human
+from simulator.human.person import build_human
 from simulator.physics import Sim
 from simulator.robot import Robot
 from simulator.spec.robot import RobotSpec
@@ -36,6 +36,7 @@ class Cell:
     def __init__(self, spec: ScenarioSpec, robot_spec: RobotSpec, robot_folder: Path,
                  gui: bool = False) -> None:
         self.spec, self._robot_spec, self._robot_folder = spec, robot_spec, Path(robot_folder)
+        self.human_spec = spec.human  # the person of the episode (see rebuild)
         phys = spec.physics
         self.sim = Sim(time_step=phys.time_step, gravity=phys.gravity, gui=gui,
                        solver_iterations=phys.solver_iterations)
@@ -51,13 +52,18 @@ class Cell:
         self.robot = Robot(self.sim, self._robot_spec, self._robot_folder, "robot",
                            placement.position, math.radians(placement.yaw_deg))
         self.robot.reset()
-        h = spec.human
-        self.human = Human(self.sim, "human", body=h.body, position=h.position,
-                           yaw=math.radians(h.yaw_deg), handedness=h.handedness)
+        self.human = build_human(self.sim, self.human_spec, "human", robot_body=self.robot.body)
         self.fixed_bodies = [self.floor] + [self.bodies[b.name] for b in spec.fixtures]
 
-    def rebuild(self) -> None:
-        """Empty the world and build the scenario again (the start of every episode)."""
+    def rebuild(self, human=None) -> None:
+        """Empty the world and build the scenario again (the start of every episode), with
+        the person ``human`` (a HumanSpec drawn for the episode, see
+        :func:`simulator.human.person.draw_person`; None: the last one). ``spec.human`` is
+        then that person, so tasks see who is there."""
+        if human is not None and human != self.human_spec:
+            from dataclasses import replace
+            self.human_spec = human
+            self.spec = replace(self.spec, human=human)
         self.sim.reset_world()
         self._build()
 

@@ -49,6 +49,7 @@ from simulator import catalogue
 from simulator.cell import Cell
 from simulator.control import make_control
 from simulator.errors import ConfigError
+from simulator.human.person import draw_person, person_record
 from simulator.cameras import CameraSet
 from simulator.safety.shields import Shields
 from simulator.safety.substep import SubStepper
@@ -143,7 +144,7 @@ class CellEnv(gymnasium.Env):
         """(Re)attach the parts that live in the cell's current world."""
         self.robot, self.human = self.cell.robot, self.cell.human
         self.control = make_control(self._control_name, self.robot)
-        self.task = make_task(self.scenario.task.kind, self.scenario, self.cell)
+        self.task = make_task(self.scenario.task.kind, self.cell.spec, self.cell)
         self.monitors = SafetyMonitors(self.cell, self.scenario.safety, self.scenario_file)
         try:
             self.shields = Shields(self.scenario.safety.shields, self.scenario.safety,
@@ -159,7 +160,7 @@ class CellEnv(gymnasium.Env):
         self._safety, self._costs = {}, dict.fromkeys(COSTS, 0.0)
 
     def _rebuild(self) -> None:
-        self.cell.rebuild()
+        self.cell.rebuild(self.person)
         self._bind()
 
     # ------------------------------------------------------------------ spaces
@@ -203,15 +204,21 @@ class CellEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._rng = self.np_random  # the one generator every part of the episode draws from
-        if self._started:
+        # the person of this episode (human.variations; nothing is drawn without them)
+        self.person = draw_person(self.scenario.human, self._rng)
+        if self._started or self.person != self.cell.human_spec:
             self._rebuild()  # a fresh world: bit-identical episodes for the same seed
         self._started = True
         self.task.reset(self._rng)
+        if self.human.behaviour is not None:  # reactions watch the monitor's distance
+            self.human.behaviour.start(self._rng, lambda: self._safety.get("ssm", {}).get("distance"))
         self.control.reset()
         self.monitors.start()  # an episode that starts inside S_p raises
         self._steps = 0
         self.task.update()
-        return self._observation(), self._info({}, "running")
+        info = self._info({}, "running")
+        info["person"] = person_record(self.person)
+        return self._observation(), info
 
     def step(self, action):
         action = np.asarray(action, dtype=np.float64).reshape(self.action_space.shape)
@@ -302,7 +309,8 @@ class CellEnv(gymnasium.Env):
                 "control": self.control.name, "scenario_spec": self.spec_text,
                 "software_version": __version__, "control_rate": self.scenario.physics.control_rate,
                 "physics_time_step": self.scenario.physics.time_step,
-                "human_body": self.scenario.human.body,
+                "human_body": self.cell.human_spec.body,
+                "person": json.dumps(person_record(self.cell.human_spec), sort_keys=True),
                 "overrides": json.dumps(self.overrides, sort_keys=True),
                 "safety_config": self.monitors.config(), "shields": self.shields.config()}
 

@@ -76,6 +76,12 @@ class Human:
         self._rev_torque = [JOINT_TORQUE[segment_name(n)] for n in REVOLUTE]
         self._held: dict[str, tuple[int, int]] = {}
         self.program = None
+        # person-level modifiers (simulator.human.person): hand-speed factor of every motion
+        # program, own gait speed (m/s) of walk programs, and the behaviour wrapper
+        # (reactions, distractions) around the program
+        self.speed_factor: float = 1.0
+        self.gait_speed: float | None = None
+        self.behaviour = None
         self._drive = JointDrive(sim, self.body_id, self._sph, self._rev, self._sph_torque,
                                  self._rev_torque, *self._joint_inertias())
         self._pivot, self._pivot_yaw, self._slide = None, 0.0, None
@@ -235,16 +241,37 @@ class Human:
 
     # ------------------------------------------------------------------ commands
     def set_program(self, program) -> None:
-        """Run ``program`` (a motion program) from the current simulation time."""
+        """Run ``program`` (a motion program) from the current simulation time (on the
+        program's clock, which stands still while a behaviour pauses the program)."""
         self.program = program
         if program is not None:
-            program.start(self, self.sim.time)
+            paused = self.behaviour.paused if self.behaviour is not None else 0.0
+            program.start(self, self.sim.time - paused)
 
     def update(self, t: float, dt: float) -> None:
-        """Advance the program over the control step [t, t + dt) and send the targets."""
-        if self.program is not None:
+        """Advance the program over the control step [t, t + dt) and send the targets;
+        with a :attr:`behaviour` the program runs inside it
+        (:class:`simulator.human.behaviour.Behaviour`)."""
+        if self.behaviour is not None:
+            self.behaviour.update(self, self.program, t, dt)
+        elif self.program is not None:
             self.program.update(self, t, dt)
         self._apply(duration=dt)
+
+    def arm_targets(self, side: str) -> tuple[np.ndarray, float, np.ndarray]:
+        """The current joint targets of the arm of ``side``: shoulder quaternion, elbow
+        angle (rad), wrist quaternion (relative to the neutral pose)."""
+        side = self._side(side)
+        return (self._sph_targets[self._sph_row[f"upper_arm_{side}"]].copy(),
+                float(self._rev_targets[REVOLUTE.index(f"forearm_{side}")]),
+                self._sph_targets[self._sph_row[f"hand_{side}"]].copy())
+
+    def set_arm_targets(self, side: str, targets) -> None:
+        """Restore arm targets returned by :meth:`arm_targets`."""
+        shoulder, elbow, wrist = targets
+        self.set_joint(f"upper_arm_{self._side(side)}", shoulder)
+        self.set_joint(f"forearm_{side}", elbow)
+        self.set_joint(f"hand_{side}", wrist)
 
     def reset(self) -> None:
         """After :meth:`Sim.restore_state`: release grasps, neutral targets, program at t=0."""

@@ -25,7 +25,9 @@ class _HandPath:
     """A commanded palm point moving in a straight line to a goal at a bounded speed."""
 
     def __init__(self, human, side: str, goal, speed: float) -> None:
-        self.human, self.side, self.speed = human, side, float(speed)
+        # the person's speed_factor scales every hand speed (simulator.human.person)
+        self.human, self.side = human, side
+        self.speed = float(speed) * getattr(human, "speed_factor", 1.0)
         self.point = human.palm_position(side)
         self.goal = np.asarray(goal, dtype=float)
         self.done_at: float | None = None
@@ -156,8 +158,8 @@ class Handover:
 
 
 class Walk:
-    """Walk through the waypoints ``path`` [(x, y), ...] (world, m) at ``speed`` (m/s),
-    turning to face the direction of travel. The pelvis target moves smoothly (bounded
+    """Walk through the waypoints ``path`` [(x, y), ...] (world, m) at ``speed`` (m/s; the
+    person's ``gait_speed`` instead when it is set), turning to face the direction of travel. The pelvis target moves smoothly (bounded
     acceleration ``accel`` m/s², bounded turn rate ``turn_rate`` rad/s) while the legs and
     arms swing. Phases: ``walk`` then ``done``."""
 
@@ -170,6 +172,9 @@ class Walk:
         self.phase = "walk"
 
     def start(self, human, t: float) -> None:
+        gait = getattr(human, "gait_speed", None)  # the person's own gait speed, when set
+        if gait is not None:
+            self.speed = float(gait)
         start, self._yaw = human.root_target
         self._points = np.vstack([start, self.path])
         seg = np.diff(self._points, axis=0)
