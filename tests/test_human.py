@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from simulator.bodymodel import load_body_model
-from simulator.human import Handover, Idle, Reach, Walk
+from simulator.human import Handover, Human, Idle, Reach, Walk
 from tests.people import DT, SUBSTEPS, make, run
 
 
@@ -259,4 +259,59 @@ def test_walking_velocity_reported_by_the_physics_matches_the_motion():
         prev = now
     print(f"reported/measured pelvis speed: {min(ratios):.3f}-{max(ratios):.3f}")
     assert 0.9 < min(ratios) and max(ratios) < 1.1
+    sim.close()
+
+
+def test_arm_targets_round_trip_and_person_defaults_change_nothing():
+    """``arm_targets``/``set_arm_targets`` restore an arm exactly; a person built from the
+    default HumanSpec (speed_factor 1, no gait speed, no behaviour) moves bit-identically to
+    a plain ``Human``."""
+    from simulator.human.person import build_human
+    from simulator.physics import Sim
+    from simulator.spec.human import HumanSpec
+
+    sim, human = make()
+    saved = human.arm_targets("right")
+    human.set_arm_target("right", human.shoulder_position("right") + np.array([0.3, 0.0, 0.1]))
+    assert not np.allclose(human.arm_targets("right")[0], saved[0])
+    human.set_arm_targets("right", saved)
+    restored = human.arm_targets("right")
+    assert all(np.array_equal(a, b) for a, b in zip(restored, saved))
+    sim.close()
+
+    tracks = []
+    for built in (False, True):
+        sim = Sim()
+        sim.load_urdf("floor", "plane.urdf", fixed_base=True)
+        person = (build_human(sim, HumanSpec(position=(0.0, 0.0), yaw_deg=0.0)) if built
+                  else Human(sim, "human", body="p50_male", position=(0.0, 0.0), yaw=0.0))
+        assert person.behaviour is None and person.speed_factor == 1.0
+        target = person.shoulder_position("right") + np.array([0.35, -0.1, -0.1])
+        person.set_program(Reach(target, side="right", speed=0.4))
+        track = []
+        run(sim, person, 1.0, each=lambda: track.append(person.link_positions()))
+        tracks.append(np.array(track))
+        sim.close()
+    assert np.array_equal(tracks[0], tracks[1])
+
+
+def test_a_paused_program_keeps_its_own_clock():
+    """While a behaviour pauses the program (here a distraction), the program's time
+    stands still: a handover's start delay is not used up by the pause."""
+    from simulator.human.behaviour import Behaviour
+    from simulator.spec.human import DistractionSpec, ReactionSpec
+
+    sim, human = make()
+    human.behaviour = Behaviour(ReactionSpec(), DistractionSpec(rate=1.0, duration=0.5,
+                                                                point=(0.4, -0.2, 1.1)),
+                                "right", sim, None)
+    human.behaviour.start(np.random.default_rng(0))
+    human.behaviour.next_distraction = 0.0          # distracted right away
+    program = Handover(point=(0.45, -0.2, 1.0), side="right",
+                       object_position=lambda: np.array([9.0, 9.0, 9.0]), object_id=-1,
+                       start_delay=0.5)
+    human.set_program(program)
+    run(sim, human, 1.0)
+    assert human.behaviour.label == "distracted" and human.behaviour.paused > 0.9
+    assert program.phase == "idle"                 # its 0.5 s delay has not run
     sim.close()
