@@ -22,6 +22,8 @@ Actions outside [-1, 1] are clipped; a non-finite action ends the episode with
 ``info["status"] = "policy_error"`` and ``info["error"]`` saying why. A physics fault
 (a non-finite state) ends it with ``"sim_error"``.
 
+``info`` at reset carries ``person``: the person of the episode, drawn from the seed when
+the scenario has ``human.variations`` (:func:`simulator.human.person.person_record`).
 ``info`` carries ``reward_terms`` (named, weighted), ``success``, ``phase``, ``time`` (s)
 and ``status``: ``running`` during the episode, ``complete`` on its last step when it
 ended normally, ``policy_error`` or ``sim_error`` when it ended on a fault. Safety
