@@ -168,6 +168,31 @@ def test_handover_keeps_its_person_and_records_it():
         env.close()
 
 
+def test_env_reaction_watches_the_separation_monitors_distance(tmp_path):
+    """In the env the reaction uses the monitor's closest robot-person distance of the
+    last control step; with a distance larger than the cell, the person stops after
+    reaction_time (0.1 s = 2 control steps) plus at most one control step."""
+    from simulator.env import CellEnv
+
+    path = _scenario(tmp_path, {"reaction": {"behaviour": "stop", "distance": 4.0,
+                                             "reaction_time": 0.1}})
+    env = CellEnv(str(path))
+    try:
+        env.reset(seed=0)
+        behaviour = env.human.behaviour
+        zero = np.zeros(env.action_space.shape)
+        distances = []
+        for _ in range(5):
+            _, _, _, _, info = env.step(zero)
+            distances.append(info["safety"]["ssm"]["distance"])
+        assert behaviour.state == "stopped"
+        t_stop = behaviour.reactions[0][0]
+        assert 0.1 - 1e-9 <= t_stop <= 0.1 + env.dt + 1e-9
+        assert behaviour.distance == distances[-2]       # the last step's monitor value
+    finally:
+        env.close()
+
+
 # ----------------------------------------------------------------------------- reactions
 def _with_robot(behaviour: str, reaction_time=0.2, distance=0.4):
     """A person reaching forward and a box standing in for the robot, far away."""
