@@ -110,10 +110,19 @@ class KinematicChain:
         for info in sim.joints(body):
             # pybullet reports the joint frame's orientation inverted (parent-from-child
             # rotation conjugated); measured against getLinkState in tests/test_robot.py.
+            # Both that rotation and the joint axis are of the child's centre-of-mass
+            # frame, which pybullet turns onto the principal axes of a non-diagonal URDF
+            # inertia: turning back by that rotation gives the link frame (measured
+            # against getLinkState for the xArm6's and UR5e's URDFs, tests/test_robot_catalogue.py).
             x, y, z, w = info.parent_frame_orientation
-            to_joint = transform(info.parent_frame_position, (-x, -y, -z, w))
-            to_com = transform(*sim.inertial_frame(body, info.index))
-            joints.append((info.parent_index, to_joint, to_com, info.kind, np.asarray(info.axis)))
+            com_position, com_orientation = sim.inertial_frame(body, info.index)
+            com_rotation = quat_to_matrix(com_orientation)
+            back = np.eye(4)
+            back[:3, :3] = com_rotation.T
+            to_joint = transform(info.parent_frame_position, (-x, -y, -z, w)) @ back
+            to_com = transform(com_position, com_orientation)
+            joints.append((info.parent_index, to_joint, to_com, info.kind,
+                           com_rotation @ np.asarray(info.axis)))
         return cls(base, joints, movable)
 
     def _chain(self, link: int) -> list[int]:

@@ -77,7 +77,10 @@ def joint_axis(robot: Robot, q, k: int) -> tuple[np.ndarray, np.ndarray]:
     """A point (m) on arm joint ``k``'s axis and its unit direction, world frame, at ``q``."""
     link = robot.arm[k]
     pos, quat = robot.forward_kinematics(q, link)
-    axis = quat_to_matrix(quat) @ np.asarray(robot.sim.joint_info(robot.body, link).axis, float)
+    # pybullet gives the axis in the link's centre-of-mass frame, turned from the link
+    # frame when the URDF's inertia is not diagonal (the xArm6's)
+    com = quat_to_matrix(robot.sim.inertial_frame(robot.body, link)[1])
+    axis = quat_to_matrix(quat) @ com @ np.asarray(robot.sim.joint_info(robot.body, link).axis, float)
     return pos, axis / np.linalg.norm(axis)
 
 
