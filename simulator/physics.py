@@ -86,6 +86,7 @@ class _Client:
 
 PYBULLET_DATA = pybullet_data.getDataPath()
 BASE_LINK = -1
+POINT_PROBE_RADIUS = 1.0e-4  # m, the probe sphere of Sim.point_closest_points
 
 _SHAPES = {
     "box": pybullet.GEOM_BOX,
@@ -199,6 +200,7 @@ class Sim:
         self._names: dict[int, str] = {}
         self._pre_step: list = []
         self._post_step: list = []
+        self._point_probe = None  # collision shape of point_closest_points
         self.steps = 0
         self._clock = None  # set by set_time_step: (start, steps then, step)
 
@@ -272,9 +274,10 @@ class Sim:
         if self_collision:
             flags |= pybullet.URDF_USE_SELF_COLLISION | pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT
         try:
-            body = self._client.loadURDF(str(path), list(position), list(orientation),
-                                         useFixedBase=bool(fixed_base), flags=flags,
-                                         globalScaling=float(global_scaling))
+            with _silenced_stdout():   # importer warnings (b3Warning) would mix with output
+                body = self._client.loadURDF(str(path), list(position), list(orientation),
+                                             useFixedBase=bool(fixed_base), flags=flags,
+                                             globalScaling=float(global_scaling))
         except pybullet.error as exc:
             raise SimError(f"cannot load URDF {path!s} for body {name!r}: {exc}") from exc
         return self._register(name, body)
@@ -410,6 +413,10 @@ class Sim:
 
     def link_mass(self, body: int, link: int) -> float:
         return float(self._client.getDynamicsInfo(body, link)[0])
+
+    def inertia_diagonal(self, body: int, link: int) -> np.ndarray:
+        """Principal moments of inertia (kg·m²) of a link about its centre of mass."""
+        return np.asarray(self._client.getDynamicsInfo(body, link)[2], float)
 
     def inertial_frame(self, body: int, link: int) -> tuple[tuple, tuple]:
         """Centre-of-mass frame of a link relative to its link (joint) frame."""
@@ -587,6 +594,21 @@ class Sim:
         if link_b is not None:
             kwargs["linkIndexB"] = link_b
         return [_contact(r) for r in self._client.getClosestPoints(body_a, body_b, distance, **kwargs)]
+
+    def point_closest_points(self, point, body: int, distance: float) -> list[Contact]:
+        """Closest points of ``body`` to the world point ``point`` (m) within ``distance``
+        (m): ``Contact.distance`` is the point's distance to the body's surface (negative
+        inside it), ``position_on_b`` the nearest point on the body. Measured with a
+        probe sphere of radius :data:`POINT_PROBE_RADIUS` centred on the point."""
+        if self._point_probe is None:
+            self._point_probe = self._client.createCollisionShape(
+                pybullet.GEOM_SPHERE, radius=POINT_PROBE_RADIUS)
+        rows = self._client.getClosestPoints(bodyA=-1, bodyB=body,
+                                             distance=float(distance) + POINT_PROBE_RADIUS,
+                                             collisionShapeA=self._point_probe,
+                                             collisionShapePositionA=list(map(float, point)))
+        return [Contact(r[1], r[2], r[3], r[4], tuple(map(float, point)), r[6], r[7],
+                        r[8] + POINT_PROBE_RADIUS, r[9]) for r in rows]
 
     # ------------------------------------------------------------------ constraints
     def create_fixed_constraint(self, parent: int, parent_link: int, child: int | None,

@@ -30,13 +30,45 @@ class JointSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class GripperSpec:
-    """A parallel gripper whose finger joints move together."""
+    """The gripper: a parallel gripper whose finger joints move together, or a suction
+    cup at the TCP.
 
-    joints: tuple[str, ...] = spec_field(doc="finger joint names in the URDF", check=non_empty)
-    open: float = spec_field(unit="m", doc="finger joint position when open", check=non_negative)
-    closed: float = spec_field(unit="m", doc="finger joint position when closed", check=non_negative)
-    force: float = spec_field(unit="N", doc="maximum force per finger", check=positive)
-    speed: float = spec_field(0.1, unit="m/s", doc="maximum finger speed", check=positive)
+    ``suction``: when the gripper is commanded closed (opening below one half) and a free
+    rigid body's surface is within ``reach`` m of the TCP, the body is held by a fixed
+    constraint at its relative pose of that moment, with at most ``force`` N; a load that
+    needs more pulls it off the cup (the grip is lost when it has slid ``reach`` m away).
+    Opening releases it. See :class:`simulator.robot.Robot`.
+    """
+
+    kind: Literal["parallel", "suction"] = spec_field("parallel", doc="parallel: finger "
+                                                      "joints; suction: a vacuum cup at the TCP")
+    joints: tuple[str, ...] = spec_field((), doc="parallel: finger joint names in the URDF")
+    open: float | None = spec_field(None, unit="m", doc="parallel: finger joint position "
+                                    "when open", check=non_negative)
+    closed: float | None = spec_field(None, unit="m", doc="parallel: finger joint position "
+                                      "when closed", check=non_negative)
+    force: float = spec_field(unit="N", doc="parallel: maximum force per finger; suction: "
+                              "holding force of the cup", check=positive)
+    speed: float = spec_field(0.1, unit="m/s", doc="parallel: maximum finger speed",
+                              check=positive)
+    reach: float | None = spec_field(None, unit="m", doc="suction: largest distance from "
+                                     "the TCP to a body's surface at which the cup grips it",
+                                     check=positive)
+
+    def __post_init__(self) -> None:
+        if self.kind == "parallel":
+            missing = [k for k in ("open", "closed") if getattr(self, k) is None]
+            if not self.joints or missing:
+                raise ValueError("a parallel gripper needs joints (the finger joints), open and "
+                                 f"closed; missing: {', '.join(missing or ['joints'])}")
+            if self.reach is not None:
+                raise ValueError("reach is for a suction gripper; a parallel gripper has none")
+        else:
+            if self.joints or self.open is not None or self.closed is not None:
+                raise ValueError("a suction gripper has no finger joints: leave out joints, "
+                                 "open and closed")
+            if self.reach is None:
+                raise ValueError("a suction gripper needs reach (m from the TCP)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +123,12 @@ class RobotSpec:
     joint_bandwidth: float = spec_field(60.0, unit="rad/s", doc="bandwidth ω of the joint "
                                         "impedance drive: τ = b + M·(ω²·e + 2ω·ė)",
                                         check=positive)
+    link_inertia_floor: float = spec_field(0.0, unit="kg·m²", doc="lower bound on every "
+                                           "moving link's principal moments of inertia (0: the "
+                                           "URDF's); stands in for the drives' reflected rotor "
+                                           "inertia, which the physics engine lacks, and keeps "
+                                           "light wrist links stable at the physics step",
+                                           check=non_negative)
 
     def __post_init__(self) -> None:
         speeds = [row.speed for row in self.stopping]
