@@ -167,7 +167,12 @@ def make_scripted(env):
         names = base.human_link_names
         return HandoverScript(base.dt, base.phase_names, names.index(f"hand_{side}"),
                               names.index(f"forearm_{side}"), base.scenario.robot.position)
+    if kind in WORK_KINDS:
+        from simulator.policies.scripted_work import make_work_script
+        return make_work_script(env)
     raise ConfigError(f"no scripted policy for task kind {kind!r}")
 
 
-SCRIPTED = {"handover": make_scripted}
+# task kinds whose baseline is in simulator.policies.scripted_work
+WORK_KINDS = ("shared_assembly", "crossing", "clamping", "co_manipulation", "conveyor_inspection")
+SCRIPTED = {"handover": make_scripted, **dict.fromkeys(WORK_KINDS, make_scripted)}

@@ -18,7 +18,10 @@ Vec2 = tuple[float, float]
 class MotionSpec:
     """The person's motion program (see docs/scenarios.md for each program's keys)."""
 
-    program: Literal["idle", "reach", "handover", "walk", "clip"] = spec_field("idle", doc="motion program")
+    program: Literal["idle", "reach", "handover", "walk", "clip", "assemble", "steady",
+                     "hold_workpiece", "remove_reject"] = spec_field(
+        "idle", doc="motion program (assemble, steady, hold_workpiece, remove_reject: "
+        "simulator/human/work.py, built by their task)")
     side: Literal["left", "right", "dominant"] = spec_field("dominant", doc="hand used")
     point: Vec3 | None = spec_field(None, unit="m", doc="reach target / handover point (world)")
     start_delay: float = spec_field(0.0, unit="s", doc="time before the program starts",

@@ -82,13 +82,31 @@ class RewardSpec:
     grasp: float = spec_field(1.0, doc="bonus per step while the robot holds the part")
     success: float = spec_field(10.0, doc="bonus on success")
     action: float = spec_field(0.01, doc="weight of -|action|²")
+    progress: float = spec_field(1.0, doc="bonus per step while a sub-goal advances (press, "
+                                 "screw point) and per finished sub-goal")
+    conflict: float = spec_field(1.0, doc="penalty per step of a rule broken (turn conflict, "
+                                 "press force above its bound)")
+
+
+TASK_KINDS = ("handover", "shared_assembly", "crossing", "clamping", "co_manipulation",
+              "conveyor_inspection")
+# the person's motion program each task kind runs (the task builds it)
+TASK_PROGRAMS = {"handover": "handover", "shared_assembly": "assemble", "crossing": "walk",
+                 "clamping": "steady", "co_manipulation": "hold_workpiece",
+                 "conveyor_inspection": "remove_reject"}
+
+
+def _ordered_pair(v) -> str | None:
+    return None if 0 <= v[0] <= v[1] else "a range [low, high] with 0 <= low <= high"
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskSpec:
     """What the robot has to do, and how long it has."""
 
-    kind: Literal["handover"] = spec_field("handover", doc="task kind")
+    kind: Literal["handover", "shared_assembly", "crossing", "clamping", "co_manipulation",
+                  "conveyor_inspection"] = spec_field("handover", doc="task kind "
+                                                      "(docs/scenarios.md#task-kinds)")
     instruction: str = spec_field("", doc="the task in words, for language-conditioned "
                                   "policies (observation 'instruction'); empty: the "
                                   "scenario's description")
@@ -100,6 +118,38 @@ class TaskSpec:
                                    "offset of the part's start", check=each_non_negative)
     human_jitter: Vec2 = spec_field((0.05, 0.05), unit="m", doc="half-range of the seeded x, y "
                                     "offset of the handover point", check=each_non_negative)
+    goal: Vec3 | None = spec_field(None, unit="m", doc="shared_assembly, crossing, clamping, "
+                                   "conveyor_inspection: where the part's centre must come to "
+                                   "rest (world)")
+    goal_tolerance: float = spec_field(0.03, unit="m", doc="largest distance of the part's "
+                                       "centre from goal that counts as placed", check=positive)
+    human_interval: Vec2 = spec_field((1.0, 3.0), unit="s", doc="range of the seeded wait "
+                                      "before the person acts (reach into the shared zone, "
+                                      "start walking, remove the reject)",
+                                      check=_ordered_pair)
+    turn_time: float = spec_field(6.0, unit="s", doc="shared_assembly: shortest pause between "
+                                  "two reaches of the person (the robot's turn)",
+                                  check=non_negative)
+    zone_lower: Vec3 | None = spec_field(None, unit="m", doc="shared_assembly: lower corner of "
+                                         "the shared zone (world)")
+    zone_upper: Vec3 | None = spec_field(None, unit="m", doc="shared_assembly: upper corner of "
+                                         "the shared zone (world)")
+    fixture: str | None = spec_field(None, doc="clamping: the fixture the part is pressed into")
+    press_force: Vec2 = spec_field((20.0, 100.0), unit="N", doc="clamping, co_manipulation: "
+                                   "the contact force must reach the first value and never "
+                                   "exceed the second", check=_ordered_pair)
+    press_time: float = spec_field(1.0, unit="s", doc="clamping: how long the press force "
+                                   "must be held; co_manipulation: per screw point",
+                                   check=positive)
+    tool_points: tuple[Vec3, ...] = spec_field((), unit="m", doc="co_manipulation: the screw "
+                                               "points on the part, in the part's frame")
+    point_tolerance: float = spec_field(0.015, unit="m", doc="co_manipulation: largest distance "
+                                        "of the tool contact from a screw point", check=positive)
+    belt: str | None = spec_field(None, doc="conveyor_inspection: the fixture that is the belt")
+    belt_velocity: Vec2 = spec_field((0.0, 0.05), unit="m/s", doc="conveyor_inspection: the "
+                                     "belt surface's (x, y) velocity (world)")
+    reject: str | None = spec_field(None, doc="conveyor_inspection: the object the person "
+                                    "removes from the belt")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,9 +179,20 @@ class ScenarioSpec:
             raise ValueError(f"body names must be unique; repeated: {dupes}")
         if self.task.part not in [b.name for b in self.objects]:
             raise ValueError(f"task.part {self.task.part!r} is not one of the objects {[b.name for b in self.objects]}")
-        if self.task.kind == "handover" and self.human.motion.program != "handover":
-            raise ValueError(f"a handover task needs human.motion.program 'handover', "
+        program = TASK_PROGRAMS[self.task.kind]
+        if self.human.motion.program != program:
+            raise ValueError(f"a {self.task.kind} task needs human.motion.program {program!r}, "
                              f"not {self.human.motion.program!r}")
+        t, names = self.task, [b.name for b in self.fixtures + self.objects]
+        need = {"shared_assembly": ("goal", "zone_lower", "zone_upper"), "crossing": ("goal",),
+                "clamping": ("goal", "fixture"), "co_manipulation": ("tool_points",),
+                "conveyor_inspection": ("goal", "belt", "reject")}.get(t.kind, ())
+        missing = [k for k in need if not getattr(t, k)]
+        if missing:
+            raise ValueError(f"a {t.kind} task needs task.{', task.'.join(missing)}")
+        for key in ("fixture", "belt", "reject"):
+            if getattr(t, key) is not None and getattr(t, key) not in names:
+                raise ValueError(f"task.{key} {getattr(t, key)!r} is not one of the bodies {names}")
 
     @property
     def gym_id(self) -> str:
