@@ -10,6 +10,8 @@
     ``scenarios/`` next to the shipped ones.
 ``cobotsim stopping-test ROBOT``, ``cobotsim validate pfl|ssm``
     measure stopping data and rerun the monitors' validations (simulator/cli_safety.py).
+``cobotsim check-robot PATH [--json]``
+    checks a robot folder and reports every problem (simulator/cli_robot.py).
 """
 from __future__ import annotations
 
@@ -153,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["scenarios", "robots"])
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(func=_list)
-    from simulator import cli_policy, cli_safety
+    from simulator import cli_policy, cli_robot, cli_safety
     cli_safety.add_commands(sub)
+    cli_robot.add_commands(sub)
     cli_policy.add_commands(sub)
     return parser
 
