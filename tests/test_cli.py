@@ -90,7 +90,8 @@ def test_list_scenarios_and_robots_as_json(capsys):
     assert {"id": "handover", "gym_id": "cobotsim/Handover-v0"}.items() <= rows[0].items()
     assert main(["list", "robots", "--json"]) == 0
     robots = json.loads(capsys.readouterr().out)
-    assert robots[0]["id"] == "panda" and robots[0]["joints"] == 7
+    panda = next(r for r in robots if r["id"] == "panda")
+    assert panda["joints"] == 7
 
 
 class _RaisingPolicy:
