@@ -198,23 +198,20 @@ def test_check_robot_finds_yaml_errors_and_a_missing_urdf(tmp_path):
 
 
 def test_check_robot_command_line(tmp_path):
-    """Both outcomes through the real command line: exit codes and the JSON report."""
+    """Both outcomes through the real command line: exit codes, text and JSON reports."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "simulator", "check-robot"]
-    good = subprocess.run(cmd + [str(catalogue.robot_folder("ur5e")), "--json"], env=env,
+    good = subprocess.run(cmd + [str(catalogue.robot_folder("ur5e"))], env=env,
                           capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stderr
-    assert json.loads(good.stdout)["ok"] is True
+    assert good.stdout.strip().endswith("no problems")
     folder = _broken_ur5e(tmp_path)
     bad = subprocess.run(cmd + [str(folder), "--json"], env=env, capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 1, bad.stderr
-    report = json.loads(bad.stdout)
+    report = json.loads(bad.stdout)     # nothing else on stdout (pybullet's importer is quiet)
     assert report["ok"] is False and len(report["problems"]) == 6
-    text = subprocess.run(cmd + [str(folder)], env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert text.returncode == 1 and "6 problem(s)" in text.stdout
-    assert "contact_surfaces[0].link" in text.stdout
+    assert {p["key"] for p in report["problems"]} >= {"joints[1].name", "stopping"}
 
 
 # ------------------------------------------------------------------ grippers
