@@ -116,16 +116,17 @@ class Assemble(_Phased):
 
 
 class Steady(_Phased):
-    """Steady the work: the palm of ``side`` moves to ``point`` at ``speed`` after
-    ``delay`` s and rests there with a small tremor (``tremor`` m amplitude, 0.5 Hz and
-    0.8 Hz components with the phases ``phases`` in rad). Phases: ``wait``, ``reach``,
-    ``steady``."""
+    """Steady the work: after ``delay`` s the palm of ``side`` moves at ``speed`` to
+    ``approach_height`` m above ``point``, then down onto it at half that speed, and rests
+    there with a small tremor (``tremor`` m amplitude, 0.5 Hz and 0.8 Hz components with
+    the phases ``phases`` in rad). Phases: ``wait``, ``approach``, ``reach``, ``steady``."""
 
     name = "steady"
 
     def __init__(self, point, side: str, delay: float = 0.0, speed: float = 0.3,
-                 tremor: float = 0.003, phases=(0.0, 0.0)) -> None:
+                 tremor: float = 0.003, phases=(0.0, 0.0), approach_height: float = 0.08) -> None:
         self.point, self.side, self.delay = np.asarray(point, float), side, float(delay)
+        self.approach_height = float(approach_height)
         self.speed, self.tremor, self.phases = speed, float(tremor), tuple(phases)
         self.phase, self.history = "wait", ["wait"]
 
@@ -138,9 +139,13 @@ class Steady(_Phased):
     def update(self, human, t: float, dt: float) -> None:
         now = t + dt
         if self.phase == "wait" and now - self._since >= self.delay:
+            self._enter("approach", now)
+            self._path = _HandPath(human, self.side, self.point + [0.0, 0.0, self.approach_height],
+                                   self.speed)
+        if self.phase == "approach" and self._path.step(now, dt):
             self._enter("reach", now)
-            self._path = _HandPath(human, self.side, self.point, self.speed)
-        if self.phase == "reach" and self._path.step(now, dt):
+            self._path = _HandPath(human, self.side, self.point, 0.5 * self.speed)
+        elif self.phase == "reach" and self._path.step(now, dt):
             self._enter("steady", now)
         elif self.phase == "steady":
             s = now - self._t0
