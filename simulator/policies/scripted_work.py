@@ -47,6 +47,8 @@ TOUCH_DEPTH = 0.0005   # co_manipulation: TCP target below where the tool touche
 TOUCH_REACH = 0.03     # co_manipulation: how far below the point the touch-down aims, m
 CONTACT_LAG = 0.0004   # co_manipulation: the TCP lagging its target this much: contact
 SCREW_TIMEOUT = 6.0
+SCREW_GRACE = 0.4      # co_manipulation: s past press_time before pressing deeper
+SCREW_RAMP = 0.001     # co_manipulation: m/s the press target then moves down
 # co_manipulation: TCP pointing at the floor with the fingers closing along world y, so the
 # gripper's long side runs along y, away from the person across the workpiece (x, y, z, w)
 TOOL_ORIENTATION = np.array([1.0, 0.0, 0.0, 0.0])
@@ -58,7 +60,35 @@ TOUCH_ZONE = 0.015     # m
 SEATED = 0.0015        # clamping: the part is this close above its goal height: seated
 
 
-class PlaceScript(HandoverScript):
+def pointing_down(quat) -> np.ndarray:
+    """The orientation (quaternion x, y, z, w) nearest ``quat`` whose z axis points at the
+    floor: ``quat`` turned by the smallest rotation that takes its z axis to -z (world)."""
+    from simulator.kinematics import axis_angle_matrix, matrix_to_quat
+    rot = quat_to_matrix(np.asarray(quat, float))
+    z = rot[:, 2]
+    axis = np.cross(z, [0.0, 0.0, -1.0])
+    angle = float(np.arctan2(np.linalg.norm(axis), -z[2]))
+    if np.linalg.norm(axis) < 1e-9:
+        return matrix_to_quat(rot) if z[2] < 0 else matrix_to_quat(
+            axis_angle_matrix(np.array([1.0, 0.0, 0.0]), np.pi) @ rot)
+    return matrix_to_quat(axis_angle_matrix(axis / np.linalg.norm(axis), angle) @ rot)
+
+
+class _Oriented:
+    """The tool orientation: a fixed quaternion, or (None) the TCP's orientation in the
+    first observation turned to point at the floor (:func:`pointing_down`), for tools
+    whose yaw does not matter (a suction cup)."""
+
+    orientation = None
+
+    def _orientation(self, obs) -> np.ndarray:
+        if self._fixed is None:
+            self._fixed = (pointing_down(obs["ee_quat"]) if self.orientation is None
+                           else np.asarray(self.orientation, float))
+        return self._fixed
+
+
+class PlaceScript(_Oriented, HandoverScript):
     """Pick the part and place it at ``goal`` (see module docstring).
 
     Args:
@@ -68,6 +98,8 @@ class PlaceScript(HandoverScript):
         robot_base: the robot's base position (world, m).
         hand_index: row of the person's working hand in ``human_keypoints``.
         grip_height: TCP height above the part's centre when gripping, m.
+        orientation: the tool's orientation (quaternion x, y, z, w); None: the first
+            observed one turned to point at the floor.
         zone: shared_assembly: (lower, upper) corners of the shared zone, else None.
         avoid: crossing: scale the speed by the distance to the person.
         press_depth, press_hold: clamping: how far below the seated position the target
@@ -76,8 +108,10 @@ class PlaceScript(HandoverScript):
 
     def __init__(self, dt: float, phase_names, goal, robot_base, hand_index: int,
                  grip_height: float = 0.01, zone=None, avoid: bool = False,
-                 press_depth: float = 0.0, press_hold: float = 0.0) -> None:
+                 press_depth: float = 0.0, press_hold: float = 0.0,
+                 orientation=GRASP_ORIENTATION) -> None:
         self.goal = np.asarray(goal, float)
+        self.orientation = orientation
         self.grip_height, self.zone, self.avoid = grip_height, zone, avoid
         self.press_depth, self.press_hold = press_depth, press_hold
         super().__init__(dt, phase_names, hand_index, hand_index, robot_base)
@@ -88,6 +122,7 @@ class PlaceScript(HandoverScript):
         self.part_vel = np.zeros(3)
         self.offset = np.array([0.0, 0.0, self.grip_height])
         self.turns, self.hand_in = 0, False
+        self._fixed = None
 
     # ------------------------------------------------------------------ rules
     def _in_zone(self, p) -> bool:
@@ -184,11 +219,11 @@ class PlaceScript(HandoverScript):
             up = self.withdraw_from + [0.0, 0.0, 0.15]
             target = up if ee[2] < up[2] - 0.02 else np.append(
                 self.robot_base[:2] + 0.4 * (up[:2] - self.robot_base[:2]), up[2])
-        return np.concatenate([self._move(target, speed * scale), self._turn(GRASP_ORIENTATION),
-                               [gripper]]).astype(np.float32)
+        return np.concatenate([self._move(target, speed * scale),
+                               self._turn(self._orientation(obs)), [gripper]]).astype(np.float32)
 
 
-class ScrewScript(HandoverScript):
+class ScrewScript(_Oriented, HandoverScript):
     """co_manipulation: press the closed gripper on each screw point in turn.
 
     Args:
@@ -196,18 +231,26 @@ class ScrewScript(HandoverScript):
         phase_names: ``wait, screw_1 .. screw_n, done``.
         points: the screw points in the workpiece's frame, m.
         robot_base: the robot's base position (world, m).
-        depth: how far below the surface the TCP target goes while screwing, m.
+        depth: how far below the TCP target at the touch the target goes, m.
+        orientation: as for :class:`PlaceScript`.
+        gripper: the gripper action held throughout: -1 closes the fingers into a tool
+            tip; a suction cup is left open (+1), or it would pick the workpiece up.
+        press_time: the task's time per point, s; a point not counted ``SCREW_GRACE`` s
+            after it presses deeper at ``SCREW_RAMP`` (the arm's stiffness is unknown).
     """
 
     def __init__(self, dt: float, phase_names, points, robot_base,
-                 depth: float = TOUCH_DEPTH) -> None:
+                 depth: float = TOUCH_DEPTH, orientation=TOOL_ORIENTATION,
+                 gripper: float = -1.0, press_time: float = 1.0) -> None:
         self.points, self.depth = np.asarray(points, float).reshape(-1, 3), depth
+        self.press_time = float(press_time)
+        self.orientation, self.gripper = orientation, float(gripper)
         self.clearance = TOOL_CLEARANCE
         super().__init__(dt, phase_names, 0, 0, robot_base)
 
     def reset(self, seed: int | None = None, info: dict | None = None) -> None:
         super().reset(seed, info)
-        self.stage, self.point = "wait", None
+        self.stage, self.point, self._fixed = "wait", None, None
 
     def _world(self, obs, i: int) -> np.ndarray:
         rot = quat_to_matrix(obs["part_quat"].astype(float))
@@ -252,6 +295,8 @@ class ScrewScript(HandoverScript):
                     self._enter("retract")
             elif self.stage == "screw":  # press from where it touched; the task counts
                 speed = SETTLE_SPEED
+                if self.timer > self.press_time + SCREW_GRACE:  # not counted yet: too soft
+                    self.press_z -= SCREW_RAMP * self.dt
                 target = np.append(self._world(obs, self.point)[:2], self.press_z)
                 if self.timer > SCREW_TIMEOUT:
                     self._enter("retract")
@@ -259,8 +304,8 @@ class ScrewScript(HandoverScript):
                 target = self._world(obs, self.point) + [0.0, 0.0, self.clearance]
                 if index == self.point and np.linalg.norm(target - ee) < 0.015:
                     self._enter("above")  # the point did not count: again
-        return np.concatenate([self._move(target, speed), self._turn(TOOL_ORIENTATION),
-                               [-1.0]]).astype(np.float32)
+        return np.concatenate([self._move(target, speed), self._turn(self._orientation(obs)),
+                               [self.gripper]]).astype(np.float32)
 
 
 def make_work_script(env):
@@ -272,19 +317,25 @@ def make_work_script(env):
     kind = spec.task.kind
     names = base.human_link_names
     hand = names.index(f"hand_{task.side}")
-    grip = half_height(task.part_spec) if base.robot.suction else 0.01
+    suction = base.robot.suction
+    # a suction cup: the TCP just within the cup's reach above the part's top face
+    grip = (half_height(task.part_spec) + max(base.robot.spec.gripper.reach - SUCTION_GAP,
+                                               0.002)) if suction else 0.01
     if kind == "co_manipulation":
-        return ScrewScript(base.dt, base.phase_names, spec.task.tool_points, spec.robot.position)
-    options = {}
+        return ScrewScript(base.dt, base.phase_names, spec.task.tool_points, spec.robot.position,
+                           orientation=None if suction else TOOL_ORIENTATION,
+                           gripper=1.0 if suction else -1.0, press_time=spec.task.press_time)
+    options = {"orientation": None} if suction else {}
     if kind == "shared_assembly":
         options["zone"] = (np.asarray(spec.task.zone_lower), np.asarray(spec.task.zone_upper))
     elif kind == "crossing":
         options["avoid"] = True
     elif kind == "clamping":
-        options.update(press_depth=PRESS_DEPTH, press_hold=spec.task.press_time + 0.5)
+        options.update(press_depth=PRESS_DEPTH, press_hold=spec.task.press_time + 1.0)
     return PlaceScript(base.dt, base.phase_names, spec.task.goal, spec.robot.position, hand,
                        grip_height=grip, **options)
 
 
+SUCTION_GAP = 0.008  # a suction cup's face this far inside its reach of the part's top, m
 PRESS_DEPTH = 0.003  # clamping: target below the target at which the part seated, m (the
 # Panda then presses with about 40 N, measured)

@@ -91,8 +91,10 @@ class WorkTask:
         return self.sim.base_pose(self.part)
 
     def robot_touches(self, body: int | None = None) -> bool:
-        """The robot (any link) touches ``body`` (default: the part)."""
-        return bool(self.sim.contacts(self.robot.body, self.part if body is None else body))
+        """The robot (any link) touches ``body`` (default: the part), or its suction cup
+        holds it."""
+        body = self.part if body is None else body
+        return bool(self.sim.contacts(self.robot.body, body)) or body in self.robot.attached()
 
     def robot_holds(self, body: int | None = None) -> bool:
         """The robot grips ``body`` (default: the part): both fingers touch it, or the
