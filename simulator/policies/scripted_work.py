@@ -266,7 +266,7 @@ class ScrewScript(_Oriented, HandoverScript):
         if phase == "wait":
             self._enter("wait") if self.stage != "wait" else None
             target = self._world(obs, 0) + [0.0, 0.0, APPROACH_HEIGHT + 0.05]
-        elif phase == "done":
+        elif phase in ("clear", "done"):
             if self.stage != "withdraw":
                 self._enter("withdraw")
             target = self._world(obs, 0) + [0.0, 0.0, APPROACH_HEIGHT + 0.05]

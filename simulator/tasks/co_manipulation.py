@@ -15,7 +15,8 @@ each control step).
 
 Phases: ``wait`` (the person is not yet holding the workpiece), ``screw_1`` ..
 ``screw_n`` (working on that point), ``done`` (all points screwed and the robot does not
-touch the workpiece).
+touch the workpiece); in between, ``clear`` (all points screwed, the robot still on the
+workpiece).
 
 Success: ``done``, the force never above the maximum, no robot-person contact and the
 workpiece not dropped. Reward terms: the common ones, with ``reach`` the distance from the
@@ -36,7 +37,8 @@ LIFT = 0.0  # m the person lifts the workpiece off its stand
 class CoManipulationTask(WorkTask):
     def __init__(self, spec, cell) -> None:
         self.points = np.asarray(spec.task.tool_points, float).reshape(-1, 3)
-        self.phase_names = ("wait", *(f"screw_{i + 1}" for i in range(len(self.points))), "done")
+        self.phase_names = ("wait", *(f"screw_{i + 1}" for i in range(len(self.points))),
+                            "clear", "done")
         super().__init__(spec, cell)
         self.dt = spec.physics.substeps * spec.physics.time_step
         self._clear()
@@ -90,10 +92,10 @@ class CoManipulationTask(WorkTask):
             self.point_time += self.dt
             if self.point_time >= self.spec.task.press_time:
                 self.current, self.point_time, self.finished_now = self.current + 1, 0.0, True
-        if self.current >= n and not self.robot_touches():
-            self.phase = "done"
+        if self.current >= n:
+            self.phase = "clear" if self.robot_touches() else "done"
         elif self.program.holding or self.current > 0:
-            self.phase = f"screw_{min(self.current, n - 1) + 1}"
+            self.phase = f"screw_{self.current + 1}"
         else:
             self.phase = "wait"
 
