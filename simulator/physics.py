@@ -778,7 +778,8 @@ class Sim:
             client.changeConstraint(cid, maxForce=float(client.getConstraintInfo(cid)[10]))
 
     def set_base_velocity(self, body: int, linear, angular=(0.0, 0.0, 0.0)) -> None:
-        """Set a body's base velocity (m/s, rad/s, world frame): scene building only."""
+        """Set a body's base velocity (m/s, rad/s, world frame): scene building, or a
+        kinematic drive before each step (a conveyor belt, simulator/tasks)."""
         self._client.resetBaseVelocity(body, list(map(float, linear)), list(map(float, angular)))
 
     def apply_external_force(self, body: int, link: int, force, position=None) -> None:

@@ -58,6 +58,9 @@ TOOL_CLEARANCE = 0.06  # co_manipulation: height over a screw point before and a
 TOUCH_SPEED = 0.008    # co_manipulation: touch-down speed, within TOUCH_ZONE above the point
 TOUCH_ZONE = 0.015     # m
 SEATED = 0.0015        # clamping: the part is this close above its goal height: seated
+PRESS_DEPTH = 0.003    # clamping: press target below the target at which the part seated, m
+# (the Panda then presses with about 40 N and the UR5e with about 25 N, measured)
+SUCTION_GAP = 0.008    # a suction cup's face this far inside its reach of the part's top, m
 
 
 def pointing_down(quat) -> np.ndarray:
@@ -264,7 +267,8 @@ class ScrewScript(_Oriented, HandoverScript):
         speed, target = SPEED, ee
         index = int(phase.split("_")[1]) - 1 if phase.startswith("screw_") else None
         if phase == "wait":
-            self._enter("wait") if self.stage != "wait" else None
+            if self.stage != "wait":
+                self._enter("wait")
             target = self._world(obs, 0) + [0.0, 0.0, APPROACH_HEIGHT + 0.05]
         elif phase in ("clear", "done"):
             if self.stage != "withdraw":
@@ -334,8 +338,3 @@ def make_work_script(env):
         options.update(press_depth=PRESS_DEPTH, press_hold=spec.task.press_time + 1.0)
     return PlaceScript(base.dt, base.phase_names, spec.task.goal, spec.robot.position, hand,
                        grip_height=grip, **options)
-
-
-SUCTION_GAP = 0.008  # a suction cup's face this far inside its reach of the part's top, m
-PRESS_DEPTH = 0.003  # clamping: target below the target at which the part seated, m (the
-# Panda then presses with about 40 N, measured)
