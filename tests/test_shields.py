@@ -196,3 +196,23 @@ def test_no_shields_on_a_shielded_scenario_reproduces_the_unshielded_trace(tmp_p
     finally:
         for e in (shielded, switched_off, plain):
             e.close()
+
+
+def test_on_the_crossing_cell_the_ssm_shield_lowers_the_time_below_s_p():
+    """The crossing cell ships with the SSM shield on; over seeds 0-3 it cuts the control
+    steps spent below S_p while moving, and --no-shields reproduces the unshielded run."""
+    shielded, plain = CellEnv("crossing"), CellEnv("crossing", shields=[])
+    try:
+        assert shielded.shields.names == ["ssm"]
+        seeds = [0, 1, 2, 3]
+        on, off = _scripted(shielded, seeds), _scripted(plain, seeds)
+        below_on, below_off = sum(v for _, v, _ in on), sum(v for _, v, _ in off)
+        print(f"crossing, seeds 0-3: {below_off} control steps below S_p without the shield, "
+              f"{below_on} with it")
+        assert below_on < below_off
+        assert min(min(s) for _, _, s in on) < 1.0 and {1.0} == {x for _, _, s in off for x in s}
+        again = _scripted(plain, [2])[0][0]
+        assert np.array_equal(again, off[2][0])   # the same seed, the same unshielded run
+    finally:
+        shielded.close()
+        plain.close()
