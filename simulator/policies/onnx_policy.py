@@ -62,7 +62,7 @@ class OnnxPolicy:
         if isinstance(mapping, (str, Path)):
             where = str(mapping)
             if not Path(mapping).is_file():
-                raise SpecError(where, "", None, f"a mapping file next to the model "
+                raise SpecError(where, "", None, "a mapping file next to the model "
                                 "(inputs: {name: [observation keys]}, action: {output: name})")
             mapping = yaml.safe_load(Path(mapping).read_text()) or {}
         options = _runtime().SessionOptions()
