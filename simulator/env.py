@@ -127,6 +127,7 @@ class CellEnv(gymnasium.Env):
         self.metadata = {**self.metadata, "render_fps": int(round(spec.physics.control_rate))}
         self.cell = Cell(spec, catalogue.load_robot(spec.robot.id),
                          catalogue.robot_folder(spec.robot.id), gui=gui)
+        self.cell.scenario_file = self.scenario_file  # relative paths in it (motion clips)
         self.sim = self.cell.sim
         self._control_name = control
         self._started = False

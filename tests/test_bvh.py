@@ -359,3 +359,33 @@ def test_clip_keys_load_from_yaml(tmp_path):
     data = yaml.safe_load("program: clip\nclip: a.bvh\nloop: false\nclip_map: {Tail: none}\n")
     spec = from_mapping(MotionSpec, data, "x.yaml", "human.motion")
     assert spec.clip == "a.bvh" and spec.loop is False and spec.clip_map == {"Tail": "none"}
+
+
+def test_a_scenario_replays_a_clip_next_to_its_file(tmp_path):
+    """The crossing cell with the person replaying a clip (written next to the scenario
+    file and named relative to it) instead of the walk program: the root moves with it."""
+    import yaml
+    from simulator import catalogue
+    from simulator.env import CellEnv
+
+    frames = 60
+    write(tmp_path, SKELETON + motion([0.0] * frames, root_step=(0.0, 0.0, 1.0)), "walk.bvh")
+    data = yaml.safe_load(catalogue.scenario_path("crossing").read_text())
+    data["human"]["motion"] = {"program": "clip", "clip": "walk.bvh", "loop": False}
+    path = tmp_path / "crossing.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = CellEnv(str(path))
+    try:
+        env.reset(seed=0)
+        start = env.human.link_positions()[0].copy()
+        for _ in range(140):   # the seeded wait, then the 3 s clip
+            env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+        moved = np.linalg.norm(env.human.link_positions()[0][:2] - start[:2])
+        print(f"the pelvis moved {moved:.3f} m with the clip's root (0.6 m × leg-length scale)")
+        assert moved > 0.2 and env.human.program.phase in ("clip", "done", "wait")
+    finally:
+        env.close()
+    data["human"]["motion"]["clip"] = "missing.bvh"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(Exception, match="missing.bvh"):
+        CellEnv(str(path)).reset(seed=0)

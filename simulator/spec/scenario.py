@@ -91,7 +91,9 @@ class RewardSpec:
 TASK_KINDS = ("handover", "shared_assembly", "crossing", "clamping", "co_manipulation",
               "conveyor_inspection")
 # the person's motion program each task kind runs (the task builds it)
-TASK_PROGRAMS = {"handover": "handover", "shared_assembly": "assemble", "crossing": "walk",
+# the person's programs each task kind runs (the first is its own; crossing can also
+# replay a motion-capture clip of someone walking through)
+TASK_PROGRAMS = {"handover": "handover", "shared_assembly": "assemble", "crossing": ("walk", "clip"),
                  "clamping": "steady", "co_manipulation": "hold_workpiece",
                  "conveyor_inspection": "remove_reject"}
 
@@ -179,9 +181,11 @@ class ScenarioSpec:
             raise ValueError(f"body names must be unique; repeated: {dupes}")
         if self.task.part not in [b.name for b in self.objects]:
             raise ValueError(f"task.part {self.task.part!r} is not one of the objects {[b.name for b in self.objects]}")
-        program = TASK_PROGRAMS[self.task.kind]
-        if self.human.motion.program != program:
-            raise ValueError(f"a {self.task.kind} task needs human.motion.program {program!r}, "
+        programs = TASK_PROGRAMS[self.task.kind]
+        programs = (programs,) if isinstance(programs, str) else programs
+        if self.human.motion.program not in programs:
+            allowed = " or ".join(repr(p) for p in programs)
+            raise ValueError(f"a {self.task.kind} task needs human.motion.program {allowed}, "
                              f"not {self.human.motion.program!r}")
         t, names = self.task, [b.name for b in self.fixtures + self.objects]
         need = {"shared_assembly": ("goal", "zone_lower", "zone_upper"), "crossing": ("goal",),

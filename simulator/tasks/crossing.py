@@ -4,7 +4,8 @@ the cell on a path crossing its reach (the speed and separation monitoring case)
 The person (program ``walk``: :class:`simulator.human.work.Delayed` around
 :class:`simulator.human.motion.Walk`) stands for a seeded wait drawn from
 ``task.human_interval`` and then walks ``human.motion.path`` at ``human.motion.speed``
-(or the person's ``gait_speed``). The robot picks the part at its start station and sets
+(or the person's ``gait_speed``); or, with program ``clip``, replays a motion-capture clip
+(``human.motion.clip``, e.g. someone walking through) after the same wait. The robot picks the part at its start station and sets
 it down at ``task.goal`` on the other one.
 
 Phases: ``approach``, ``carry``, ``placed`` (as in :class:`simulator.tasks.base.PlaceTask`).
@@ -26,4 +27,10 @@ class CrossingTask(PlaceTask):
         self.place_part(rng)
         motion = self.spec.human.motion
         self.walk_delay = self.draw_wait(rng)
-        self.human.set_program(Delayed(Walk(motion.path, speed=motion.speed), self.walk_delay))
+        if motion.program == "clip":  # a motion-capture clip, path relative to the scenario
+            from simulator.human.person import program_from_spec
+            program = program_from_spec(motion, self.human, rng,
+                                        getattr(self.cell, "scenario_file", None))
+        else:
+            program = Walk(motion.path, speed=motion.speed)
+        self.human.set_program(Delayed(program, self.walk_delay))
