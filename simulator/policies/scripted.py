@@ -39,6 +39,16 @@ LIFT_CLEARANCE = 0.12
 TURN_RATE = 1.0  # rad/s of the commanded orientation
 
 
+def withdraw_target(withdraw_from, ee, robot_base) -> np.ndarray:
+    """Where a withdrawing TCP heads (m, world): straight up 0.15 m from where the
+    withdrawal began, then, once within 2 cm of that height, back towards the robot's
+    base (to 40 % of the horizontal distance)."""
+    up = np.asarray(withdraw_from, float) + [0.0, 0.0, 0.15]
+    if ee[2] < up[2] - 0.02:
+        return up
+    return np.append(robot_base[:2] + 0.4 * (up[:2] - robot_base[:2]), up[2])
+
+
 class HandoverScript:
     """The handover baseline (see module docstring). Needs ``control="ee_delta"``.
 
@@ -151,9 +161,7 @@ class HandoverScript:
                 self.withdraw_from = ee.copy()
         elif stage == "withdraw":
             gripper = 1.0
-            up = self.withdraw_from + [0.0, 0.0, 0.15]
-            target = up if ee[2] < up[2] - 0.02 else np.append(
-                self.robot_base[:2] + 0.4 * (up[:2] - self.robot_base[:2]), up[2])
+            target = withdraw_target(self.withdraw_from, ee, self.robot_base)
         return np.concatenate([self._move(target, speed), self._turn(GRASP_ORIENTATION),
                                [gripper]]).astype(np.float32)
 

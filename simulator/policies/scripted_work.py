@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.kinematics import quat_to_matrix
-from simulator.policies.scripted import GRASP_ORIENTATION, HandoverScript
+from simulator.policies.scripted import GRASP_ORIENTATION, HandoverScript, withdraw_target
 
 APPROACH_HEIGHT = 0.12
 SPEED = 0.35
@@ -219,9 +219,7 @@ class PlaceScript(_Oriented, HandoverScript):
                 self.withdraw_from = ee.copy()
         elif stage == "withdraw":
             gripper = 1.0
-            up = self.withdraw_from + [0.0, 0.0, 0.15]
-            target = up if ee[2] < up[2] - 0.02 else np.append(
-                self.robot_base[:2] + 0.4 * (up[:2] - self.robot_base[:2]), up[2])
+            target = withdraw_target(self.withdraw_from, ee, self.robot_base)
         return np.concatenate([self._move(target, speed * scale),
                                self._turn(self._orientation(obs)), [gripper]]).astype(np.float32)
 

@@ -35,6 +35,17 @@ def top_of(spec: ScenarioSpec, name: str) -> float:
     return body.position[2] + half_height(body)
 
 
+def place_with_jitter(sim, body: int, body_spec, jitter, rng: np.random.Generator) -> float:
+    """Put ``body`` at its spec's start pose plus a seeded x, y offset uniform in
+    ±``jitter`` (m; two draws from ``rng``); returns the start height z (m)."""
+    offset = rng.uniform(-1.0, 1.0, size=2) * np.asarray(jitter)
+    x, y, z = body_spec.position
+    yaw = np.deg2rad(body_spec.yaw_deg)
+    sim.reset_base_pose(body, (x + offset[0], y + offset[1], z),
+                        sim.quaternion_from_euler((0.0, 0.0, yaw)))
+    return z
+
+
 class WorkTask:
     """Base of the work tasks (not a task kind itself)."""
 
@@ -67,13 +78,8 @@ class WorkTask:
     # ------------------------------------------------------------------ episode
     def place_part(self, rng: np.random.Generator) -> None:
         """Put the part at its start pose plus the seeded ``task.part_jitter`` (x, y)."""
-        t = self.spec.task
-        jitter = rng.uniform(-1.0, 1.0, size=2) * np.asarray(t.part_jitter)
-        x, y, z = self.part_spec.position
-        yaw = np.deg2rad(self.part_spec.yaw_deg)
-        self.sim.reset_base_pose(self.part, (x + jitter[0], y + jitter[1], z),
-                                 self.sim.quaternion_from_euler((0.0, 0.0, yaw)))
-        self.rest_height = z
+        self.rest_height = place_with_jitter(self.sim, self.part, self.part_spec,
+                                             self.spec.task.part_jitter, rng)
         self.phase = self.phase_names[0]
         self.dropped = False
         self.person_contact = False

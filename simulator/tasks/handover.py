@@ -15,6 +15,7 @@ import numpy as np
 
 from simulator.human import Handover
 from simulator.spec.scenario import ScenarioSpec
+from simulator.tasks.base import place_with_jitter
 
 PHASES = ("approach", "carry", "transfer", "released")
 LIFT_HEIGHT = 0.02  # m above its resting height before the part counts as carried
@@ -41,12 +42,7 @@ class HandoverTask:
     def reset(self, rng: np.random.Generator) -> None:
         """Place the part and start the person's handover motion, drawing from ``rng``."""
         t = self.spec.task
-        jitter = rng.uniform(-1.0, 1.0, size=2) * np.asarray(t.part_jitter)
-        x, y, z = self.part_spec.position
-        yaw = np.deg2rad(self.part_spec.yaw_deg)
-        self.sim.reset_base_pose(self.part, (x + jitter[0], y + jitter[1], z),
-                                 self.sim.quaternion_from_euler((0.0, 0.0, yaw)))
-        self.rest_height = z
+        self.rest_height = place_with_jitter(self.sim, self.part, self.part_spec, t.part_jitter, rng)
         motion = self.spec.human.motion
         offset = rng.uniform(-1.0, 1.0, size=2) * np.asarray(t.human_jitter)
         point = np.asarray(motion.point) + np.array([offset[0], offset[1], 0.0])
