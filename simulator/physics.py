@@ -429,10 +429,13 @@ class Sim:
         return (np.array([s[0] for s in states], dtype=float),
                 np.array([s[1] for s in states], dtype=float))
 
-    def reset_joints(self, body: int, joints: Sequence[int], positions: Sequence[float]) -> None:
-        """Set 1-DoF joint positions with zero velocity (scene building and reset only)."""
-        for j, q in zip(joints, positions):
-            self._client.resetJointState(body, j, float(q), 0.0)
+    def reset_joints(self, body: int, joints: Sequence[int], positions: Sequence[float],
+                     velocities: Sequence[float] | None = None) -> None:
+        """Set 1-DoF joint positions (rad or m) and velocities (rad/s or m/s; default zero):
+        scene building, reset, and the start state of a validation strike only."""
+        velocities = [0.0] * len(joints) if velocities is None else velocities
+        for j, q, qd in zip(joints, positions, velocities):
+            self._client.resetJointState(body, j, float(q), float(qd))
 
     def velocity_control(self, body: int, joints: Sequence[int], velocities: Sequence[float],
                          forces: Sequence[float]) -> None:

@@ -315,3 +315,28 @@ def test_a_paused_program_keeps_its_own_clock():
     assert human.behaviour.label == "distracted" and human.behaviour.paused > 0.9
     assert program.phase == "idle"                 # its 0.5 s delay has not run
     sim.close()
+
+
+@pytest.mark.parametrize("body", ["p05_female", "p50_male", "p95_male"])
+def test_a_person_standing_still_is_still_at_the_cells_step(body):
+    """At the cells' 1/240 s step a person without a program comes to rest and stays
+    there: no link's centre moves faster than 5 mm/s and none turns faster than 0.1 rad/s.
+    (The elbow's drive, sized for the forearm about the elbow, once made the upper arms
+    chatter at the step rate: 0.15 m/s and 3.3 rad/s while standing still.)"""
+    from simulator.physics import Sim
+
+    sim = Sim(time_step=1.0 / 240.0)
+    sim.load_urdf("floor", "plane.urdf", fixed_base=True)
+    human = Human(sim, "human", body=body)
+    links = [link.index for link in human.links]
+    fastest, turning = 0.0, 0.0
+    for step in range(60):  # 3 s of control steps of 1/20 s
+        human.update(sim.time, 0.05)
+        sim.step(12)
+        if step >= 20:
+            state = sim.link_com_states(human.body_id, links, velocity=True)
+            fastest = max(fastest, float(np.linalg.norm(state.linear, axis=1).max()))
+            turning = max(turning, float(np.linalg.norm(state.angular, axis=1).max()))
+    sim.close()
+    print(f"{body}: fastest link {fastest * 1000:.3f} mm/s, fastest turn {turning:.4f} rad/s")
+    assert fastest < 0.005 and turning < 0.1

@@ -72,6 +72,8 @@ class Human:
             child_orientation=self._yaw_quat(yaw), max_force=self.root_max_force)
         self._sph = [self._index[n] for n in SPHERICAL]
         self._rev = [self._index[n] for n in REVOLUTE]
+        # start in the neutral pose (elbows at rest), not swinging into it from straight arms
+        sim.reset_joints(self.body_id, self._rev, [ELBOW_REST, ELBOW_REST, 0.0, 0.0])
         self._sph_torque = [JOINT_TORQUE[segment_name(n)] for n in SPHERICAL]
         self._rev_torque = [JOINT_TORQUE[segment_name(n)] for n in REVOLUTE]
         self._held: dict[str, tuple[int, int]] = {}
@@ -105,31 +107,46 @@ class Human:
                                    [layout[n].axis for n in REVOLUTE])
 
     def _joint_inertias(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per joint axis, the smaller of the moments of inertia (kg·m²) of the two links
-        the joint acts on, about the joint, in the neutral pose (capsules as solid
-        cylinders; the held pelvis counts as infinite). A torque acts on both links, so
-        this bounds the drive gains for stability (:mod:`simulator.human.joint_drive`).
-        Returns (n_spherical, 3) about the link's x, y, z axes and (n_revolute,) about
-        each revolute joint's axis."""
+        """The moments of inertia (kg·m²) that bound each joint's drive gains for stability
+        (:mod:`simulator.human.joint_drive`), in the neutral pose, capsules as solid
+        cylinders, the held pelvis infinite. Returns (n_spherical, 3) about the child
+        link's x, y, z axes and (n_revolute,) about each revolute joint's axis.
+
+        Spherical joints: per axis, the smaller of the two links' moments about the joint.
+        Revolute joints (elbows, knees): the reduced moment (1/I_child + 1/I_parent)⁻¹ of
+        the two links about their own centres of mass, a lower bound of what the joint
+        meets whatever the rest of the body does. The moment about the joint is not: the
+        upper arm hangs free from the shoulder, so the elbow's torque pair turns both
+        links about their centres rather than about the elbow, and the elbow's damping,
+        sized for the forearm about the elbow (5 times the bound), made the upper arm
+        chatter at the step rate (0.15 m/s at its centre, 3.3 rad/s, in a person standing
+        still at the 1/240 s step; tests/test_human.py)."""
         layout = joints(self.table)
         coms = {n: c for n, c in zip(LINK_NAMES, self.link_positions())}
 
-        def moments(name, pivot):
+        def own(name):
             if name == "pelvis":
                 return np.full(3, np.inf)
             seg = self.table[name]
-            axial = seg.mass * seg.radius ** 2 / 2
             transverse = seg.mass * (3 * seg.radius ** 2 + seg.length ** 2) / 12
+            return np.array([transverse, transverse, seg.mass * seg.radius ** 2 / 2])
+
+        def about(name, pivot):
+            if name == "pelvis":
+                return np.full(3, np.inf)
             d = coms[name] - pivot
-            own = np.array([transverse, transverse, axial])
-            return own + seg.mass * (np.dot(d, d) - d * d)
+            return own(name) + self.table[name].mass * (np.dot(d, d) - d * d)
 
         def axes(name):
             pivot = self.sim.link_state(self.body_id, self._index[name])[0]
-            return np.minimum(moments(name, pivot), moments(layout[name].parent, pivot))
+            return np.minimum(about(name, pivot), about(layout[name].parent, pivot))
+
+        def reduced(name):
+            return 1.0 / (1.0 / own(name) + 1.0 / own(layout[name].parent))
 
         spherical = np.array([axes(n) for n in SPHERICAL])
-        revolute = np.array([axes(n)[int(np.argmax(np.abs(layout[n].axis)))] for n in REVOLUTE])
+        revolute = np.array([reduced(n)[int(np.argmax(np.abs(layout[n].axis)))]
+                             for n in REVOLUTE])
         return spherical, revolute
 
     # ------------------------------------------------------------------ building
@@ -326,7 +343,8 @@ class Human:
     def _apply(self, force: bool = False, duration: float = 0.0) -> None:
         self._drive.bias_s, self._drive.bias_r = self._gravity.torques()
         if self._dirty or force:
-            self._drive.set_targets(self._sph_targets, self._rev_targets)
+            self._drive.set_targets(self._sph_targets, self._rev_targets,
+                                    0.0 if force else duration)
             self._dirty = False
         if self._root_dirty or force:
             goal = np.asarray(self._root_pivot(self._root_xy, self._yaw), dtype=float)

@@ -12,7 +12,10 @@ Control law, per joint and per physics step (SI units):
   see :func:`rotation_error`) that turns the current joint rotation into the target, and
   ``ω`` the joint's angular velocity, both in the child link's frame (pybullet's
   generalized coordinates);
-* revolute joint: ``τ = clip(kp·(q* − q) − kd·q̇, ±τ_max)``;
+* revolute joint: ``τ = clip(kp·(q_ref − q) − kd·(q̇ − q̇_ref), ±τ_max)``, with the
+  reference ``q_ref`` sliding at a constant rate ``q̇_ref`` from where it was to the new
+  target over the control period (like the robot's drive), so that the elbow tracks a
+  moving target without the lag of a target that jumps once per control step;
 
 each plus a feed-forward bias (``bias_s``, ``bias_r``), which the person sets once per
 control step to the torque that holds its limbs against gravity
@@ -24,7 +27,8 @@ Gains, per joint axis, follow from the torque bound and the smaller moment of in
 error of ``THETA_SAT``), capped so that the natural frequency stays well inside the
 explicit step's stability limit (``sqrt(kp/I)·dt ≤ 0.5``), and ``kd`` critically damped,
 capped at ``0.5·I/dt`` so that even a light link between two joints (the neck between
-chest and head) stays stable. The torque bound is what a robot pushing the limb works
+chest and head) stays stable. For the elbows and knees ``I`` is the reduced moment of the
+two links about their own centres (see ``Human._joint_inertias``). The torque bound is what a robot pushing the limb works
 against.
 """
 from __future__ import annotations
@@ -88,11 +92,38 @@ class JointDrive:
         kd = np.minimum(2.0 * np.sqrt(kp * inertia), 0.5 * inertia / dt)
         return kp, kd
 
-    def set_targets(self, spherical: np.ndarray, revolute: np.ndarray) -> None:
-        """Target rotations (n, 4, xyzw, relative to the parent) and angles (m,) in rad."""
+    def set_targets(self, spherical: np.ndarray, revolute: np.ndarray,
+                    duration: float = 0.0) -> None:
+        """Target rotations (n, 4, xyzw, relative to the parent) and angles (m,) in rad.
+
+        With a ``duration`` (s, the control period) the revolute references slide from
+        where they are to the new angles over that time, at a constant rate that also
+        serves as the velocity reference of the damping term; without, they jump."""
         self.spherical_targets = np.array(spherical, dtype=float)
-        self.revolute_targets = np.array(revolute, dtype=float)
         self._error_matrices = error_matrices(self.spherical_targets)
+        goal = np.array(revolute, dtype=float)
+        if duration > 0.0 and hasattr(self, "revolute_reference"):
+            self._revolute_rate = (goal - self.revolute_reference) / duration
+            self._slide_left = duration
+        else:
+            self.revolute_reference = goal.copy()
+            self._revolute_rate = np.zeros_like(goal)
+            self._slide_left = 0.0
+        self.revolute_targets = goal
+
+    def _advance_reference(self) -> np.ndarray:
+        """Move the revolute references one physics step towards their targets; returns
+        their rate (rad/s) over this step."""
+        if self._slide_left <= 0.0:
+            return np.zeros_like(self.revolute_targets)
+        h = min(self.sim.time_step, self._slide_left)
+        self._slide_left -= self.sim.time_step
+        if self._slide_left <= 1e-12:
+            self.revolute_reference = self.revolute_targets.copy()
+            self._slide_left = 0.0
+        else:
+            self.revolute_reference = self.revolute_reference + self._revolute_rate * h
+        return self._revolute_rate
 
     def torques(self) -> tuple[np.ndarray, np.ndarray]:
         """The bounded torques for the current state: (n_spherical, 3) and (n_revolute,)."""
@@ -100,8 +131,9 @@ class JointDrive:
         err = rotation_error(self._error_matrices, quats)
         tau_s = np.clip(self.bias_s + self.kp_s * err - self.kd_s * omegas, -self._tau_s, self._tau_s)
         q, qd = self.sim.joint_states(self.body, self.revolute)
-        tau_r = np.clip(self.bias_r + self.kp_r * (self.revolute_targets - q) - self.kd_r * qd,
-                        -self._tau_r, self._tau_r)
+        rate = self._advance_reference()
+        tau_r = np.clip(self.bias_r + self.kp_r * (self.revolute_reference - q)
+                        - self.kd_r * (qd - rate), -self._tau_r, self._tau_r)
         return tau_s, tau_r
 
     def apply(self) -> None:

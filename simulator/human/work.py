@@ -116,8 +116,8 @@ class Assemble(_Phased):
 
 
 class Steady(_Phased):
-    """Steady the work: after ``delay`` s the palm of ``side`` moves at ``speed`` to
-    ``approach_height`` m above ``point``, then down onto it at half that speed, and rests
+    """Steady the work: after ``delay`` s the palm of ``side`` rises at ``speed`` to
+    ``approach_height`` m above ``point``'s height, moves over to ``point``, then down onto it at half that speed, and rests
     there with a small tremor (``tremor`` m amplitude, 0.5 Hz and 0.8 Hz components with
     the phases ``phases`` in rad). Phases: ``wait``, ``approach``, ``reach``, ``steady``."""
 
@@ -138,13 +138,22 @@ class Steady(_Phased):
 
     def update(self, human, t: float, dt: float) -> None:
         now = t + dt
+        above = self.point + [0.0, 0.0, self.approach_height]
         if self.phase == "wait" and now - self._since >= self.delay:
             self._enter("approach", now)
-            self._path = _HandPath(human, self.side, self.point + [0.0, 0.0, self.approach_height],
-                                   self.speed)
+            # lift the hand to the approach height first, then over to the point: a
+            # straight line from the hanging hand would skim the fixture's near edge
+            lift = human.palm_position(self.side)
+            lift[2] = max(lift[2], above[2])
+            self._path = _HandPath(human, self.side, lift, self.speed)
+            self._lifted = False
         if self.phase == "approach" and self._path.step(now, dt):
-            self._enter("reach", now)
-            self._path = _HandPath(human, self.side, self.point, 0.5 * self.speed)
+            if not self._lifted:
+                self._lifted = True
+                self._path = _HandPath(human, self.side, above, self.speed)
+            else:
+                self._enter("reach", now)
+                self._path = _HandPath(human, self.side, self.point, 0.5 * self.speed)
         elif self.phase == "reach" and self._path.step(now, dt):
             self._enter("steady", now)
         elif self.phase == "steady":
