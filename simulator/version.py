@@ -69,6 +69,15 @@ def pybullet_build() -> str:
     return f"{running} (conflict: {both} are installed; docs/platforms.md)"
 
 
+def trace_versions() -> dict[str, str]:
+    """The versions a trace records besides cobotsim's: what decides whether two runs of
+    the same episode are bit-identical (docs/platforms.md measures each one's effect)."""
+    import numpy
+
+    return {"pybullet_build": pybullet_build(), "numpy_version": numpy.__version__,
+            "python_version": platform.python_version()}
+
+
 def version_text() -> str:
     """One line for ``cobotsim --version``: cobotsim, the pybullet build, the Python."""
     return (f"cobotsim {__version__} with {pybullet_build()} on Python "
