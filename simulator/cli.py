@@ -12,6 +12,8 @@
     measure stopping data and rerun the monitors' validations (simulator/cli_safety.py).
 ``cobotsim check-robot PATH [--json]``
     checks a robot folder and reports every problem (simulator/cli_robot.py).
+``cobotsim --version``
+    prints the versions of cobotsim, of the pybullet build it runs and of Python.
 """
 from __future__ import annotations
 
@@ -107,8 +109,25 @@ def _list(args) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: cobotsim's version, the pybullet build (distribution and version) and
+    the Python; computed only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from simulator.version import version_text
+
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cobotsim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the versions of cobotsim, pybullet (the build: "
+                             "pybullet or pybullet-arm64) and Python, and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     parser.add_argument("--catalogue", action="append", default=[], metavar="DIR",
                         help="a catalogue folder of your own (robots/<id>/robot.yaml, "

@@ -57,7 +57,7 @@ from simulator.safety.shields import Shields
 from simulator.safety.substep import SubStepper
 from simulator.safety.suite import COSTS, SafetyMonitors
 from simulator.tasks import make_task
-from simulator.version import __version__
+from simulator.version import __version__, trace_versions
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,8 @@ class CellEnv(gymnasium.Env):
         """Root attributes of a trace of this env (see docs/trace-format.md)."""
         return {"scenario": self.scenario.id, "gym_id": self.scenario.gym_id, "robot": self.scenario.robot.id,
                 "control": self.control.name, "scenario_spec": self.spec_text,
-                "software_version": __version__, "control_rate": self.scenario.physics.control_rate,
+                "software_version": __version__, **trace_versions(),
+                "control_rate": self.scenario.physics.control_rate,
                 "physics_time_step": self.scenario.physics.time_step,
                 "human_body": self.cell.human_spec.body,
                 "person": json.dumps(person_record(self.cell.human_spec), sort_keys=True),

@@ -28,6 +28,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from simulator.version import installed_pybullet_distributions, pybullet_build
+
 
 @contextlib.contextmanager
 def _silenced_stdout():
@@ -56,6 +58,12 @@ with _silenced_stdout():
     import pybullet_data
 
 log = logging.getLogger(__name__)
+
+if len(_builds := installed_pybullet_distributions()) > 1:
+    log.warning("%s are both installed and overwrite each other's files (the module in use is "
+                "%s). Keep one: pip uninstall -y %s, then install cobotsim again "
+                "(docs/platforms.md)", " and ".join(f"{n} {v}" for n, v in _builds.items()),
+                pybullet_build().split(" (")[0], " ".join(_builds))
 
 
 class _Client:

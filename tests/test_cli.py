@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import platform
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from simulator.cli import main
 from simulator.env import CellEnv
 from simulator.runner import run_episode
 from simulator.traces import iter_traces, read_trace
+from simulator.version import pybullet_build
 
 
 def test_run_writes_a_complete_trace_per_episode(tmp_path, capsys):
@@ -24,6 +26,8 @@ def test_run_writes_a_complete_trace_per_episode(tmp_path, capsys):
     assert a["scenario"] == "handover" and a["robot"] == "panda" and a["policy"] == "scripted"
     assert a["seed"] == 2 and a["success"] in (True, False)
     assert "id: handover" in a["scenario_spec"]
+    assert a["pybullet_build"] == pybullet_build() and a["pybullet_build"].startswith("pybullet")
+    assert a["numpy_version"] == np.__version__ and a["python_version"] == platform.python_version()
     n = a["n_steps"]
     assert trace["/time"].shape == (n,) and trace["/robot/q"].shape == (n, 7)
     assert trace["/human/link_pos"].shape[1:] == (15, 3)

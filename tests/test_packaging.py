@@ -12,10 +12,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = {"pybullet", "numpy", "gymnasium", "h5py", "opencv-python-headless", "matplotlib",
            "PyYAML"}
+#: the builds of pybullet that install the same modules; exactly one is required per platform
+PYBULLET_BUILDS = ("pybullet", "pybullet-arm64")
 
 
 def _missing_build_tools() -> str | None:
@@ -87,19 +91,51 @@ def test_wheel_declares_the_console_script(wheel):
     assert parser.get("console_scripts", "cobotsim").strip() == "simulator.cli:main"
 
 
-def test_install_requires_names_exactly_the_runtime_dependencies_with_ranges():
+def _install_requires() -> list[Requirement]:
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     lines = [l.strip() for l in cfg.get("options", "install_requires").splitlines() if l.strip()]
-    parsed = {}
-    for line in lines:
-        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", line)
-        assert m, line
-        parsed[m.group(1)] = m.group(2).replace(" ", "")
-    assert set(parsed) == RUNTIME
-    assert len(lines) == len(RUNTIME)  # no duplicates
-    for name, spec in parsed.items():
-        bounds = spec.split(",")
-        assert any(b.startswith(">=") for b in bounds), f"{name}: no lower bound in {spec!r}"
+    return [Requirement(line) for line in lines]
+
+
+def test_install_requires_names_exactly_the_runtime_dependencies_with_ranges():
+    requirements = _install_requires()
+    names = [r.name for r in requirements]
+    assert set(names) == RUNTIME | set(PYBULLET_BUILDS)
+    assert len(names) == len(set(names))  # no duplicates
+    for r in requirements:
+        bounds = [str(s) for s in r.specifier]
+        assert any(b.startswith(">=") for b in bounds), f"{r.name}: no lower bound in {r}"
         assert any(b.startswith("<") and not b.startswith("<=") for b in bounds), \
-            f"{name}: no exclusive upper bound in {spec!r}"
+            f"{r.name}: no exclusive upper bound in {r}"
+        assert (r.marker is not None) == (r.name in PYBULLET_BUILDS), f"{r}: marker"
+
+
+#: one environment per (Python, operating system, machine) the markers must decide
+PLATFORMS = [(python, system, machine)
+             for python in ("3.10", "3.11", "3.12", "3.13")
+             for system, machine in (("Linux", "x86_64"), ("Linux", "aarch64"),
+                                     ("Darwin", "arm64"), ("Darwin", "x86_64"),
+                                     ("Windows", "AMD64"))]
+
+
+@pytest.mark.parametrize("python,system,machine", PLATFORMS)
+def test_exactly_one_pybullet_build_is_required_on_every_platform(python, system, machine):
+    environment = {"python_version": python, "python_full_version": f"{python}.0",
+                   "platform_system": system, "platform_machine": machine,
+                   "sys_platform": {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}[system]}
+    chosen = [r.name for r in _install_requires()
+              if r.name in PYBULLET_BUILDS and r.marker.evaluate(environment)]
+    assert len(chosen) == 1, (environment, chosen)
+    # the official build where it publishes wheels (Linux x86_64, CPython <= 3.11; from
+    # source on other Linux machines), the fork on 3.12+ and on Windows and macOS
+    official = python in ("3.10", "3.11") and system == "Linux"
+    assert chosen == ["pybullet" if official else "pybullet-arm64"]
+
+
+def test_python_requires_is_the_supported_range():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    supported = SpecifierSet(cfg.get("options", "python_requires"))
+    assert [v for v in ("3.9.18", "3.10.0", "3.11.7", "3.12.1", "3.13.0", "3.14.0")
+            if v in supported] == ["3.10.0", "3.11.7", "3.12.1", "3.13.0"]

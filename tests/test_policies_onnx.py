@@ -28,7 +28,9 @@ def linear_model(path, n_in: int, n_out: int, seed: int = 0):
         [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", n_in])],
         [helper.make_tensor_value_info("actions", TensorProto.FLOAT, ["batch", n_out])],
         [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    # IR version 7, the first to carry opset 13: onnx writes its own newest IR version by
+    # default, newer than older onnxruntime releases read (1.23, the last for Python 3.10)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return w, b

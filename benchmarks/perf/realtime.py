@@ -43,9 +43,9 @@ def machine() -> dict:
         pass
     from importlib.metadata import version
 
-    from simulator.version import __version__
+    from simulator.version import __version__, pybullet_build
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": version("numpy"), "pybullet": version("pybullet"), "cobotsim": __version__,
+            "numpy": version("numpy"), "pybullet": pybullet_build(), "cobotsim": __version__,
             "platform": platform.platform()}
 
 

@@ -19,7 +19,9 @@ a late reply within an episode is a policy fault (the episode ends ``policy_erro
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
+import threading
 import time
 
 from simulator.errors import ConfigError
@@ -77,10 +79,13 @@ class RemotePolicy:
     # the connection -------------------------------------------------------
     def _connect(self) -> None:
         ws = _websockets()
+        # websockets 17 asks for legacy=True to keep connect() as it was; 16 (the last for
+        # Python 3.10) and older have no such argument and behave that way anyway
+        legacy = {"legacy": True} if "legacy" in inspect.signature(ws.sync.client.connect).parameters else {}
         try:
             self._conn = ws.sync.client.connect(self.url, open_timeout=self.timeout,
                                                 max_size=self.max_size, compression=None,
-                                                proxy=None, legacy=True)
+                                                proxy=None, **legacy)
         except Exception as exc:
             raise RemotePolicyError(f"cannot connect to the policy server at {self.url}: "
                                     f"{type(exc).__name__}: {exc}") from None
@@ -162,7 +167,9 @@ class PolicyServer:
                  token: str | None = None, max_size: int = MAX_MESSAGE) -> None:
         ws = _websockets()
         self.factory, self.token, self.max_size = factory, token, int(max_size)
-        self._server = ws.sync.server.serve(self._handle, host, port, max_size=self.max_size,
+        self._open: set = set()   # the connections being served
+        self._open_lock = threading.Lock()
+        self._server = ws.sync.server.serve(self._serve, host, port, max_size=self.max_size,
                                             compression=None)
         self.host, self.port = self._server.socket.getsockname()[:2]
 
@@ -174,7 +181,23 @@ class PolicyServer:
         self._server.serve_forever()
 
     def shutdown(self) -> None:
+        """Stop listening and close the open connections (code 1001, going away)."""
         self._server.shutdown()
+        # websockets 17 closes them in shutdown(); 16 (the last for Python 3.10) only stops
+        # listening
+        with self._open_lock:
+            open_now = list(self._open)
+        for conn in open_now:
+            conn.close(code=1001)
+
+    def _serve(self, conn) -> None:
+        with self._open_lock:
+            self._open.add(conn)
+        try:
+            self._handle(conn)
+        finally:
+            with self._open_lock:
+                self._open.discard(conn)
 
     def _handle(self, conn) -> None:
         def send(message: dict) -> None:
