@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (CobotsimError, FileExistsError) as exc:
         print(f"cobotsim: error: {exc}", file=sys.stderr)
+        if getattr(exc, "hdf5_broken", False):  # a trace write failed inside HDF5
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)  # HDF5's exit handler would crash on the file it could not write
         return 2
     except KeyboardInterrupt:
         print("cobotsim: interrupted; the current episode's trace is marked 'interrupted'",
