@@ -97,6 +97,9 @@ def _convert(value, tp, file: str, key: str):
                 return _convert(value, arg, file, key)
             except SpecError as exc:
                 errors.append(exc)
+        nested = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, dict) and len(nested) == 1 and len(errors) == len(args) - (type(None) in args):
+            raise errors[[a for a in args if a is not type(None)].index(nested[0])]  # the key inside
         raise SpecError(file, key, value, _type_name(tp))
     if origin is Literal:
         if value in get_args(tp):
