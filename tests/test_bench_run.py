@@ -177,3 +177,12 @@ def test_shards_merged_equal_the_whole(reference, tmp_path):
     assert len(merged.rows) == 16
     assert all(same_row(a, b) for a, b in zip(merged.rows, whole.rows))
     assert json_ready(merged.summary["paired"]) == json_ready(whole.summary["paired"])
+
+
+def test_workers_that_cannot_start_stop_the_run_instead_of_failing_every_episode(tmp_path):
+    suite = tiny_suite(tmp_path)
+    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
+                       worker_init="tests.fixtures.bench:no_such_function",
+                       echo=lambda *a: None)
+    assert result.exit_code == 1 and "failed to start" in result.stopped
+    assert {r["status"] for r in result.rows} == {"not_run"} and len(result.rows) == 8

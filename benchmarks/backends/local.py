@@ -6,7 +6,8 @@ which episode each worker has, so nothing is dropped whatever the number of work
 
 * a worker that dies (a crash in the physics engine, the out-of-memory killer) takes only
   its episode down, reported as ``sim_error`` with the exit code or signal, and is
-  replaced;
+  replaced; one that dies during its set-up (before any episode: a broken install)
+  stops the run instead, since every other worker would fail the same way;
 * an episode running longer than the suite's ``episode.timeout`` (wall-clock) is asked to
   stop (SIGINT: its trace is finished as ``interrupted``), and killed after the grace
   period if it does not;
@@ -44,6 +45,7 @@ class _Worker:
     started: float = 0.0
     signalled: float | None = None
     reason: str = ""
+    ready: bool = False  # it said so after its set-up
 
 
 class LocalBackend:
@@ -123,7 +125,9 @@ class LocalBackend:
                 message = worker.conn.recv()
             except (EOFError, OSError):
                 return
-            if message[0] == "progress":
+            if message[0] == "ready":
+                worker.ready = True
+            elif message[0] == "progress":
                 sink.progress(message[1], message[2])
             elif message[0] == "done":
                 outcome: Outcome = message[2]
@@ -136,6 +140,12 @@ class LocalBackend:
         code = worker.process.exitcode
         how = (f"killed by signal {signal.Signals(-code).name}" if code is not None and code < 0
                else f"exit code {code}")
+        if not worker.ready:  # its set-up failed: every other worker's would too
+            task, worker.task = worker.task, None
+            why = f"a worker process failed to start ({how}; its error is above)"
+            sink.finished(task, Outcome(plan_row(task, "not_run", why)))
+            sink.stop(why, 1)
+            return
         status = "interrupted" if worker.signalled is not None else "sim_error"
         reason = worker.reason or "the worker process died"
         log.warning("%s: %s (%s)", worker.task.episode_id, reason, how)
@@ -225,6 +235,7 @@ def worker_main(conn, out: str, worker_init: str | None, parent: int) -> None:
             from simulator.policies.loading import load_factory
             load_factory(worker_init)()
         cache = EnvCache()
+        _send(conn, ("ready",))
         while True:
             task = conn.recv()
             if task is None:

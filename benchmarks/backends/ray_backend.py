@@ -110,6 +110,7 @@ class RayBackend:
             probe(self.address)
 
     def _init(self, ray) -> None:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reports over the network
         env = {k: v for k, v in os.environ.items() if k == "COBOTSIM_CATALOGUE"}
         options = {"runtime_env": {"env_vars": env}, "log_to_driver": False,
                    "include_dashboard": False}
