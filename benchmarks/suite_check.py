@@ -90,8 +90,11 @@ def _check_robots(choice, key: str, scenarios: dict, file: str) -> None:
 def _check_policy(policy: str, key: str, file: str, path: Path) -> None:
     if policy == "scripted" or policy.startswith(("ws://", "wss://")):
         return
-    model = policy.split(":", 2)[2] if policy.startswith("sb3:") and policy.count(":") >= 2 \
-        else policy if policy.endswith(".onnx") else None
+    if policy.startswith("sb3:"):
+        raise SpecError(file, key, policy, "a policy a suite may load: Stable-Baselines3 files "
+                        "can execute code when loaded, so only 'cobotsim run --trusted-model' "
+                        "loads them; export the model to ONNX for a suite")
+    model = policy if policy.endswith(".onnx") else None
     if model is not None:
         if not Path(model).is_file():
             raise SpecError(file, key, policy, f"a policy whose model file exists (no file "

@@ -31,6 +31,8 @@ def _run(suite, out, **options):
      "configurations[0].policy", "cannot import"),
     ({"configurations": [{"name": "a", "policy": "model.onnx"}]}, "configurations[0].policy",
      "model file exists"),
+    ({"configurations": [{"name": "a", "policy": "sb3:PPO:model.zip"}]},
+     "configurations[0].policy", "Stable-Baselines3 files can execute code"),
     ({"configurations": [{"name": "a", "shields": ["laser"]}]}, "configurations[0].shields",
      "one of 'ssm'"),
     ({"configurations": [{"name": "a", "latency": "uniform:0.2:0.1"}]},
