@@ -39,12 +39,13 @@ class FolderError(CobotsimError):
     """The output folder cannot take this run (another suite's run, not writable, ...)."""
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through ``<path>.tmp``, fsync and rename."""
-    temporary = path.with_name(path.name + ".tmp")
+def write_atomic(path: Path, data: str | bytes, suffix: str = ".tmp") -> None:
+    """Write ``data`` (str as UTF-8) to ``path`` through ``<path><suffix>``, fsync and
+    rename; nothing is left at either name when the write fails."""
+    temporary = path.with_name(path.name + suffix)
     try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with open(temporary, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

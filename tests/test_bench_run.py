@@ -4,7 +4,6 @@ disk, a dying worker, a failing policy, shards merged."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -35,18 +34,18 @@ def reference(tmp_path_factory):
                             echo=lambda *a: None)
 
 
-def _bench(suite: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "simulator", "bench", str(suite), "--out",
-                             str(out), "--quiet", *extra], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_traces(out: Path, count: int, process: subprocess.Popen) -> None:
+def _bench_until(suite: Path, out: Path, traces: int) -> subprocess.Popen:
+    """``cobotsim bench`` with one worker in a process of its own, once it has finished
+    ``traces`` traces."""
+    process = subprocess.Popen([sys.executable, "-m", "simulator", "bench", str(suite), "--out",
+                                str(out), "--quiet", "--workers", "1"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while len(list((out / "traces").glob("*.h5"))) < count:
+    while len(list((out / "traces").glob("*.h5"))) < traces:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no traces appeared"
         time.sleep(0.05)
+    return process
 
 
 def test_every_planned_episode_has_a_row_and_the_rows_are_the_traces(reference):
@@ -78,8 +77,7 @@ def test_a_second_run_resumes_with_nothing_to_do(reference, tmp_path):
 def test_sigkill_then_resume_gives_the_rows_of_an_uninterrupted_run(reference, tmp_path):
     suite, whole = reference
     out = tmp_path / "killed"
-    process = _bench(suite, out, "--workers", "1")
-    _wait_for_traces(out, 3, process)
+    process = _bench_until(suite, out, 3)
     process.send_signal(signal.SIGKILL)
     process.wait(30)
     assert lock_holder(out) is None  # the lock died with the process
@@ -94,8 +92,7 @@ def test_sigkill_then_resume_gives_the_rows_of_an_uninterrupted_run(reference, t
 def test_sigterm_marks_the_episodes_in_flight_and_exits_non_zero(reference, tmp_path):
     suite, _ = reference
     out = tmp_path / "terminated"
-    process = _bench(suite, out, "--workers", "1")
-    _wait_for_traces(out, 2, process)
+    process = _bench_until(suite, out, 2)
     process.send_signal(signal.SIGTERM)
     text, err = process.communicate(timeout=60)
     assert process.returncode == 143, err
@@ -112,8 +109,7 @@ def test_sigterm_marks_the_episodes_in_flight_and_exits_non_zero(reference, tmp_
 def test_a_second_run_into_the_folder_is_refused_and_the_first_is_intact(reference, tmp_path):
     suite, _ = reference
     out = tmp_path / "shared"
-    first = _bench(suite, out, "--workers", "1")
-    _wait_for_traces(out, 1, first)
+    first = _bench_until(suite, out, 1)
     with pytest.raises(FolderBusyError, match=f"pid {first.pid}"):
         run_suite(str(suite), out, workers=1, resume=True, progress=False, echo=lambda *a: None)
     assert main(["run", "crossing", "--out", str(out)]) == 2  # cobotsim run: the same lock

@@ -27,8 +27,10 @@ from collections import deque
 from pathlib import Path
 
 from simulator.errors import ConfigError
+from simulator.traces import PARTIAL_SUFFIX
 
 from benchmarks.episode import EnvCache, Outcome, execute, plan_row
+from benchmarks.results import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +80,8 @@ def _task(task) -> tuple[Outcome, bytes | None]:
 
 def _store(out: Path, name: str, data: bytes) -> None:
     """Write a trace received from a task: ``.partial``, fsync, rename."""
-    final = out / "traces" / f"{name}.h5"
-    partial = final.with_name(final.name + ".partial")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, final)
-    except OSError:
-        partial.unlink(missing_ok=True)
-        raise
+    (out / "traces").mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "traces" / f"{name}.h5", data, suffix=PARTIAL_SUFFIX)
 
 
 class RayBackend:
