@@ -27,6 +27,8 @@ def measure(suite: str, workers: int, backend: str = "local") -> dict:
         result = run_suite(suite, Path(folder) / "out", workers=workers, backend=backend,
                            progress=False, echo=lambda *a: None)
         wall = time.perf_counter() - start
+    if result.stopped:
+        raise SystemExit(f"the {backend} run stopped early ({result.stopped}); no measurement")
     sim = sum(r["sim_time_s"] for r in result.rows if r["sim_time_s"] == r["sim_time_s"])
     return {"suite": suite, "backend": backend, "workers": workers, "episodes": len(result.rows),
             "wall_s": round(wall, 2), "episodes_per_min": round(60 * len(result.rows) / wall, 1),
