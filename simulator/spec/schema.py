@@ -67,7 +67,8 @@ def _type_name(tp) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None)) + " or null"
+        names = " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
+        return names + " or null" if type(None) in get_args(tp) else names
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
