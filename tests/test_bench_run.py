@@ -182,3 +182,15 @@ def test_workers_that_cannot_start_stop_the_run_instead_of_failing_every_episode
                        echo=lambda *a: None)
     assert result.exit_code == 1 and "failed to start" in result.stopped
     assert {r["status"] for r in result.rows} == {"not_run"} and len(result.rows) == 8
+
+
+def test_the_worst_episode_is_replayed_with_video(tmp_path):
+    suite = tiny_suite(tmp_path, seeds=2, scenarios=["crossing"],
+                       configurations=[{"name": "bare", "shields": []}],
+                       record={"worst_videos": 1, "worst_by": "min_ssm_margin_m"})
+    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
+                       echo=lambda *a: None)
+    worst = min(result.rows, key=lambda r: r["min_ssm_margin_m"])
+    videos = list((tmp_path / "out" / "videos").glob("*.mp4"))
+    assert [v.name for v in videos] == [Path(worst["trace"]).with_suffix(".mp4").name]
+    assert videos[0].stat().st_size > 1000
