@@ -48,6 +48,12 @@ def _bench_until(suite: Path, out: Path, traces: int) -> subprocess.Popen:
     return process
 
 
+def _tiny_run(folder: Path, worker_init: str | None = None, **suite):
+    """The tiny suite (with ``suite`` keys replaced) run in this process, 2 workers."""
+    return run_suite(str(tiny_suite(folder, **suite)), folder / "out", workers=2,
+                     progress=False, worker_init=worker_init, echo=lambda *a: None)
+
+
 def test_every_planned_episode_has_a_row_and_the_rows_are_the_traces(reference):
     suite, result = reference
     assert result.exit_code == 0 and result.stopped is None
@@ -122,10 +128,7 @@ def test_a_second_run_into_the_folder_is_refused_and_the_first_is_intact(referen
 
 
 def test_a_full_disk_ends_the_run_cleanly_with_finished_traces_intact(tmp_path):
-    suite = tiny_suite(tmp_path)
-    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
-                       worker_init="tests.fixtures.bench:refuse_writes_from_seed_1",
-                       echo=lambda *a: None)
+    result = _tiny_run(tmp_path, "tests.fixtures.bench:refuse_writes_from_seed_1")
     assert result.exit_code == 1 and "No space left on device" in result.stopped
     rows = read_rows(tmp_path / "out" / "episodes.csv")
     assert len(rows) == 8 and not [r for r in rows if r["seed"] == 1 and r["status"] == "complete"]
@@ -136,10 +139,7 @@ def test_a_full_disk_ends_the_run_cleanly_with_finished_traces_intact(tmp_path):
 
 
 def test_a_dying_worker_takes_only_its_episode(tmp_path):
-    suite = tiny_suite(tmp_path)
-    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
-                       worker_init="tests.fixtures.bench:die_on_bare_seed_1",
-                       echo=lambda *a: None)
+    result = _tiny_run(tmp_path, "tests.fixtures.bench:die_on_bare_seed_1")
     assert result.exit_code == 0
     dead = [r for r in result.rows if r["configuration"] == "bare" and r["seed"] == 1]
     assert {r["status"] for r in dead} == {"sim_error"} and len(dead) == 2
@@ -149,11 +149,9 @@ def test_a_dying_worker_takes_only_its_episode(tmp_path):
 
 
 def test_a_failing_policy_marks_its_episodes_and_is_never_safe(tmp_path):
-    suite = tiny_suite(tmp_path, seeds=1, configurations=[
+    result = _tiny_run(tmp_path, seeds=1, configurations=[
         {"name": "crashing", "policy": "tests.fixtures.bench:raises_in_act"},
         {"name": "scripted"}])
-    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
-                       echo=lambda *a: None)
     crashing = [r for r in result.rows if r["configuration"] == "crashing"]
     assert {r["status"] for r in crashing} == {"policy_error"}
     assert all("the model crashed" in r["error"] and not r["safe"] for r in crashing)
@@ -176,20 +174,15 @@ def test_shards_merged_equal_the_whole(reference, tmp_path):
 
 
 def test_workers_that_cannot_start_stop_the_run_instead_of_failing_every_episode(tmp_path):
-    suite = tiny_suite(tmp_path)
-    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
-                       worker_init="tests.fixtures.bench:no_such_function",
-                       echo=lambda *a: None)
+    result = _tiny_run(tmp_path, "tests.fixtures.bench:no_such_function")
     assert result.exit_code == 1 and "failed to start" in result.stopped
     assert {r["status"] for r in result.rows} == {"not_run"} and len(result.rows) == 8
 
 
 def test_the_worst_episode_is_replayed_with_video(tmp_path):
-    suite = tiny_suite(tmp_path, seeds=2, scenarios=["crossing"],
+    result = _tiny_run(tmp_path, scenarios=["crossing"],
                        configurations=[{"name": "bare", "shields": []}],
                        record={"worst_videos": 1, "worst_by": "min_ssm_margin_m"})
-    result = run_suite(str(suite), tmp_path / "out", workers=2, progress=False,
-                       echo=lambda *a: None)
     worst = min(result.rows, key=lambda r: r["min_ssm_margin_m"])
     videos = list((tmp_path / "out" / "videos").glob("*.mp4"))
     assert [v.name for v in videos] == [Path(worst["trace"]).with_suffix(".mp4").name]
