@@ -1,14 +1,16 @@
-"""Generate the key tables of docs/scenarios.md from the spec dataclasses.
+"""Generate the key tables of docs/scenarios.md and docs/benchmarks.md from the spec
+dataclasses.
 
 The rows come from :func:`simulator.spec.schema.describe`, so the tables follow the
 code: a new key, unit, default or description appears here once it is in the spec.
 
-    python docs/gen_spec_tables.py            # print both tables (Markdown)
-    python docs/gen_spec_tables.py --check    # exit 1 if docs/scenarios.md is stale
-    python docs/gen_spec_tables.py --write    # replace the tables in docs/scenarios.md
+    python docs/gen_spec_tables.py            # print the tables (Markdown)
+    python docs/gen_spec_tables.py --check    # exit 1 if a guide is stale
+    python docs/gen_spec_tables.py --write    # replace the tables in the guides
 
-The guide embeds each table between the markers ``<!-- BEGIN <name> -->`` and
-``<!-- END <name> -->`` with ``<name>`` one of ``scenario-keys`` and ``robot-keys``.
+A guide embeds each table between the markers ``<!-- BEGIN <name> -->`` and
+``<!-- END <name> -->`` with ``<name>`` one of ``scenario-keys`` and ``robot-keys``
+(docs/scenarios.md) and ``suite-keys`` (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.suite import SuiteSpec  # noqa: E402
 from simulator.spec.robot import RobotSpec  # noqa: E402
 from simulator.spec.scenario import ScenarioSpec  # noqa: E402
 from simulator.spec.schema import describe  # noqa: E402
 
-GUIDE = Path(__file__).resolve().parent / "scenarios.md"
+DOCS = Path(__file__).resolve().parent
+GUIDE = DOCS / "scenarios.md"
 TABLES = {"scenario-keys": ScenarioSpec, "robot-keys": RobotSpec}
+GUIDES = {GUIDE: TABLES, DOCS / "benchmarks.md": {"suite-keys": SuiteSpec}}
 
 
 def _value(value) -> str:
@@ -93,22 +98,12 @@ def embedded(text: str, name: str) -> str | None:
     return None if match is None else match.group(2).strip("\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="exit 1 if the guide's tables are stale")
-    mode.add_argument("--write", action="store_true", help="update the tables in the guide")
-    parser.add_argument("--guide", default=str(GUIDE), help="the guide (default docs/scenarios.md)")
-    args = parser.parse_args(argv)
-    generated = {name: table(cls) for name, cls in TABLES.items()}
-    if not (args.check or args.write):
-        for name, text in generated.items():
-            print(f"<!-- BEGIN {name} -->\n{text}\n<!-- END {name} -->\n")
-        return 0
-    guide = Path(args.guide)
+def _update(guide: Path, tables: dict, write: bool) -> int:
+    """Check (or with ``write`` replace) the tables embedded in one guide."""
     text = guide.read_text(encoding="utf-8")
     stale = []
-    for name, fresh in generated.items():
+    for name, cls in tables.items():
+        fresh = table(cls)
         current = embedded(text, name)
         if current is None:
             print(f"{guide}: markers <!-- BEGIN {name} --> / <!-- END {name} --> not found",
@@ -117,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         if current != fresh:
             stale.append(name)
             text = _block(name).sub(lambda m: m.group(1) + fresh + "\n" + m.group(3), text)
-    if args.write:
+    if write:
         guide.write_text(text, encoding="utf-8")
         print(f"{guide}: " + (f"updated {', '.join(stale)}" if stale else "up to date"))
         return 0
@@ -126,6 +121,20 @@ def main(argv: list[str] | None = None) -> int:
               "run python docs/gen_spec_tables.py --write", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if a guide's tables are stale")
+    mode.add_argument("--write", action="store_true", help="update the tables in the guides")
+    args = parser.parse_args(argv)
+    if not (args.check or args.write):
+        for tables in GUIDES.values():
+            for name, cls in tables.items():
+                print(f"<!-- BEGIN {name} -->\n{table(cls)}\n<!-- END {name} -->\n")
+        return 0
+    return max(_update(guide, tables, args.write) for guide, tables in GUIDES.items())
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from simulator.errors import CobotsimError, ConfigError
 def _run(args) -> int:
     from simulator.env import CellEnv
     from simulator.policies import make_policy
+    from simulator.run_folder import RunFolderLock, sigterm_as_interrupt
     from simulator.runner import run_episode, trace_name
 
     if args.no_shields and args.shield:
@@ -40,6 +42,7 @@ def _run(args) -> int:
                   shields=shields, cameras=tuple(args.camera), camera_size=(width, height),
                   camera_depth=args.depth, instruction=args.instruction)
     policy = None
+    stack = contextlib.ExitStack()
     try:
         token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")
         from simulator.policies.timing import Latency
@@ -47,6 +50,8 @@ def _run(args) -> int:
         policy = make_policy(args.policy, env, token=token, timeout=args.timeout,
                              trusted=args.trusted_model)
         out = Path(args.out)
+        stack.enter_context(RunFolderLock(out, f"cobotsim run {args.scenario} --out {out}"))
+        stack.enter_context(sigterm_as_interrupt())
         seeds = range(args.seed, args.seed + args.episodes)
         taken = [p for s in seeds if (p := out / "traces" / f"{trace_name(env.scenario.id, args.policy, s)}.h5").exists()]
         if taken and not args.overwrite:
@@ -66,6 +71,7 @@ def _run(args) -> int:
                   f"sim_time={r.sim_time:6.2f} s  wall_time={r.wall_time:6.2f} s  "
                   f"rtf={r.sim_time / max(r.wall_time, 1e-9):5.1f}x{extra}")
     finally:
+        stack.close()  # the folder's lock, SIGTERM's handler
         if hasattr(policy, "close"):
             policy.close()
         env.close()
@@ -178,7 +184,27 @@ def build_parser() -> argparse.ArgumentParser:
     cli_safety.add_commands(sub)
     cli_robot.add_commands(sub)
     cli_policy.add_commands(sub)
+    _add_plugin_commands(sub)
     return parser
+
+
+PLUGIN_GROUP = "cobotsim.commands"
+
+
+def _add_plugin_commands(sub) -> None:
+    """Commands of installed packages that declare an entry point in the group
+    ``cobotsim.commands`` (``name = module:add_commands``, called with the subparsers):
+    ``bench`` and ``metrics`` come from ``benchmarks`` this way, so the simulator never
+    imports benchmarks. A plugin that fails to load is logged and left out."""
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            entry.load()(sub)
+        except Exception as exc:  # a broken plugin must not take the other commands down
+            logging.getLogger(__name__).warning("cobotsim: the commands of %s (%s) are not "
+                                                "available: %s: %s", entry.name, entry.value,
+                                                type(exc).__name__, exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,11 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (CobotsimError, FileExistsError) as exc:
         print(f"cobotsim: error: {exc}", file=sys.stderr)
+        if getattr(exc, "hdf5_broken", False):  # a trace write failed inside HDF5
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)  # HDF5's exit handler would crash on the file it could not write
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("cobotsim: interrupted; the current episode's trace is marked 'interrupted'",
               file=sys.stderr)
-        return 130
+        return 143 if type(exc).__name__ == "Terminated" else 130
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from simulator.policies.interface import check_interface, env_interface
 from simulator.policies.timing import Latency, PolicyExecutor
-from simulator.traces import TraceRecorder
+from simulator.traces import TraceRecorder, TraceWriteError
 from simulator.video import VideoRecorder
 
 log = logging.getLogger(__name__)
@@ -59,22 +59,27 @@ def trace_name(scenario: str, policy: str, seed: int) -> str:
 
 def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                 video: bool = False, overwrite: bool = False, replan_every: int | None = None,
-                latency: Latency | str | float | None = None) -> EpisodeResult:
+                latency: Latency | str | float | None = None, name: str | None = None,
+                attrs: dict | None = None) -> EpisodeResult:
     """Run one seeded episode, writing ``out_dir/traces/<name>.h5`` (and ``.mp4``).
 
     ``replan_every`` (control steps) and ``latency`` (s, or a :class:`Latency` spec such
     as ``"uniform:0.05:0.15"``) set when the policy is asked and when its answers take
-    effect (:mod:`simulator.policies.timing`)."""
+    effect (:mod:`simulator.policies.timing`). ``name`` replaces the default file name
+    (:func:`trace_name`); ``attrs`` are extra root attributes of the trace (a benchmark
+    suite's ``suite``, ``configuration``, ``episode``). A trace the file system refuses to
+    write raises :class:`~simulator.traces.TraceWriteError` (the run cannot go on)."""
     base = env.unwrapped
     check_interface(policy, env)
     latency = latency if isinstance(latency, Latency) else Latency.parse(latency)
     executor = PolicyExecutor(policy, env_interface(env).action, base.dt, replan_every, latency)
-    name = trace_name(base.scenario.id, policy_name, seed)
+    name = name or trace_name(base.scenario.id, policy_name, seed)
     traces = Path(out_dir) / "traces"
     traces.mkdir(parents=True, exist_ok=True)
     wrapped = VideoRecorder(env, traces / f"{name}.mp4", overwrite=overwrite) if video else env
     recorder = TraceRecorder(wrapped, traces / f"{name}.h5",
-                             {"policy": policy_name, "policy_latency": str(latency),
+                             {**(attrs or {}), "policy": policy_name,
+                              "policy_latency": str(latency),
                               "policy_replan_every": replan_every or 0},
                              units=POLICY_UNITS, overwrite=overwrite)
     start = time.perf_counter()
@@ -108,6 +113,8 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                 break
             try:
                 obs, _, terminated, truncated, info = recorder.step(action)
+            except TraceWriteError:
+                raise
             except Exception as exc:  # a physics fault marks the episode
                 status, error = "sim_error", f"{type(exc).__name__}: {exc}"
                 log.warning("seed %d: simulation failed: %s", seed, error)

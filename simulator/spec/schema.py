@@ -67,7 +67,8 @@ def _type_name(tp) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None)) + " or null"
+        names = " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
+        return names + " or null" if type(None) in get_args(tp) else names
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -97,6 +98,9 @@ def _convert(value, tp, file: str, key: str):
                 return _convert(value, arg, file, key)
             except SpecError as exc:
                 errors.append(exc)
+        nested = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, dict) and len(nested) == 1 and len(errors) == len(args) - (type(None) in args):
+            raise errors[[a for a in args if a is not type(None)].index(nested[0])]  # the key inside
         raise SpecError(file, key, value, _type_name(tp))
     if origin is Literal:
         if value in get_args(tp):

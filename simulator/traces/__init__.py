@@ -10,12 +10,13 @@ from simulator.traces.writer import (
     SCHEMA_VERSION,
     STATUSES,
     VOLATILE_ATTRS,
+    TraceWriteError,
     TraceWriter,
     partial_path,
 )
 
 __all__ = [
     "PARTIAL_SUFFIX", "SCHEMA", "SCHEMA_VERSION", "STATUSES", "VOLATILE_ATTRS",
-    "Trace", "TraceError", "TraceRecorder", "TraceWriter",
+    "Trace", "TraceError", "TraceRecorder", "TraceWriteError", "TraceWriter",
     "iter_traces", "partial_path", "read_attrs", "read_trace",
 ]

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import gymnasium
 import numpy as np
 
-from simulator.traces.writer import TraceWriter
+from simulator.traces.writer import TraceWriteError, TraceWriter
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,9 @@ class TraceRecorder(gymnasium.Wrapper):
         except KeyboardInterrupt:
             self.mark("interrupted", "KeyboardInterrupt")
             raise
+        except TraceWriteError:  # the writer abandoned the episode; nothing left to mark
+            self._writer = None
+            raise
         except Exception as exc:
             self.mark("sim_error", f"{type(exc).__name__}: {exc}")
             raise
@@ -152,14 +155,14 @@ class TraceRecorder(gymnasium.Wrapper):
 
     def _finish(self, status: str, *, success: bool, error: str) -> Path:
         writer = self._writer
-        tables = getattr(self.env.unwrapped, "trace_tables", None)
-        for path, (records, dtype, units) in (tables() if callable(tables) else {}).items():
-            writer.add_table(path, records, dtype=dtype, units=units)
-        final = {"success": success, "error": error, "n_steps": writer.n_rows,
-                 "wall_time": time.perf_counter() - self._started}
-        if self._last_time is not None:
-            final["sim_time"] = self._last_time
         try:
+            tables = getattr(self.env.unwrapped, "trace_tables", None)
+            for path, (records, dtype, units) in (tables() if callable(tables) else {}).items():
+                writer.add_table(path, records, dtype=dtype, units=units)
+            final = {"success": success, "error": error, "n_steps": writer.n_rows,
+                     "wall_time": time.perf_counter() - self._started}
+            if self._last_time is not None:
+                final["sim_time"] = self._last_time
             path = writer.close(status, **final)  # an unknown status raises, writer stays open
         finally:
             if writer.closed:

@@ -8,17 +8,27 @@ count as a result. The format is described in ``docs/trace-format.md``.
 Rows are buffered in memory and written every ``flush_every`` rows (default 64) and at
 close, so a crash loses at most the last ``flush_every - 1`` rows of a file that is
 unfinished anyway.
+
+A write that the file system refuses (a full disk, a quota, a folder that became
+read-only) raises :class:`TraceWriteError` naming the file and the reason; the writer
+then abandons the episode and removes its ``.partial`` file, so nothing half-written is
+left behind and finished traces are untouched.
 """
 from __future__ import annotations
 
+import contextlib
+import errno as errno_codes
 import logging
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import h5py
 import numpy as np
+
+from simulator.errors import CobotsimError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,32 @@ RESERVED_ATTRS = ("schema", "schema_version", "status", "created")
 # Root attributes that differ between two runs of the same episode.
 VOLATILE_ATTRS = ("created", "wall_time")
 _CHUNK_BYTES = 64 * 1024
+MIN_FREE_BYTES = 1024 * 1024  # a write that would leave less free space is refused
+
+
+class TraceWriteError(CobotsimError, OSError):
+    """The file system refused a write to a trace (``errno`` as found, e.g. ENOSPC).
+
+    ``hdf5_broken``: HDF5 itself met the failed write and could not close the file; the
+    process should end with ``os._exit`` (HDF5's exit handler may crash on it)."""
+
+    hdf5_broken = False
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _write_error(path: Path, exc: Exception) -> TraceWriteError:
+    """``exc`` (h5py's RuntimeError/OSError, whose text holds ``errno = N``) as a
+    :class:`TraceWriteError` naming the file and the operating system's reason."""
+    code = getattr(exc, "errno", None)
+    if code is None:
+        found = re.search(r"errno = (\d+)", str(exc))
+        code = int(found.group(1)) if found else None
+    reason = os.strerror(code) if code else f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    error = TraceWriteError(code or errno_codes.EIO, f"cannot write trace {path}: {reason}")
+    error.filename = str(path)
+    return error
 
 
 def partial_path(path: str | os.PathLike) -> Path:
@@ -122,14 +158,77 @@ class TraceWriter:
         self._buffers: dict[str, np.ndarray] | None = None
         self._datasets: dict[str, h5py.Dataset] = {}
         self._buffered = 0
-        self._file: h5py.File | None = h5py.File(self.partial, "w")
-        root = self._file.attrs
-        root["schema"] = SCHEMA
-        root["schema_version"] = np.int64(SCHEMA_VERSION)
-        root["status"] = RUNNING
-        root["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        for key, value in attrs.items():
-            root[key] = attr_value(key, value)
+        self._file: h5py.File | None = None
+        self._hdf5_broken = False
+        values = {key: attr_value(key, value) for key, value in attrs.items()}
+        self._check_space(_CHUNK_BYTES)
+        with self._writing():
+            self._file = h5py.File(self.partial, "w")
+            root = self._file.attrs
+            root["schema"] = SCHEMA
+            root["schema_version"] = np.int64(SCHEMA_VERSION)
+            root["status"] = RUNNING
+            root["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            for key, value in values.items():
+                root[key] = value
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """Turn the file system's refusal inside the block into :class:`TraceWriteError`,
+        abandoning the episode (module docstring)."""
+        try:
+            yield
+        except (OSError, RuntimeError) as exc:
+            if isinstance(exc, FileExistsError):
+                raise
+            error = _write_error(self.partial, exc)
+            self._abandon()
+            error.hdf5_broken = self._hdf5_broken
+            raise error from exc
+
+    def _abandon(self) -> None:
+        """Close the file and remove the ``.partial``. The descriptor is first pointed at
+        an anonymous in-memory file, so that whatever HDF5 still holds for this file
+        goes there instead of to the refusing disk. After HDF5 itself met a failed write
+        its state can stay broken (the close fails and its exit handler can crash the
+        process): :attr:`TraceWriteError.hdf5_broken` says so, and a program should then
+        exit without running HDF5's exit handler (``os._exit``)."""
+        file, self._file = self._file, None
+        self._datasets = {}
+        if file is not None:
+            try:
+                scratch = os.memfd_create("abandoned-trace") if hasattr(os, "memfd_create") \
+                    else os.open(os.devnull, os.O_RDWR)
+                try:
+                    os.dup2(scratch, file.id.get_vfd_handle())
+                finally:
+                    os.close(scratch)
+                file.close()
+            except Exception as exc:  # the data cannot reach the disk anyway
+                self._hdf5_broken = True
+                log.debug("closing the abandoned trace %s: %s", self.partial, exc)
+        try:
+            self.partial.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot remove the abandoned trace %s: %s", self.partial, exc)
+        log.info("abandoned trace %s: the file system refused a write", self.partial)
+
+    def _check_space(self, nbytes: int) -> None:
+        """Refuse (ENOSPC) before HDF5 writes ``nbytes`` to a disk without room for them
+        and :data:`MIN_FREE_BYTES` more: HDF5 recovers badly from a failed write."""
+        try:
+            stat = os.statvfs(self.partial.parent)
+        except (OSError, AttributeError):  # no statvfs (Windows): let HDF5 find out
+            return
+        free = stat.f_bavail * stat.f_frsize
+        if free < 2 * nbytes + MIN_FREE_BYTES:
+            error = TraceWriteError(errno_codes.ENOSPC, f"cannot write trace {self.partial}: "
+                                    f"{os.strerror(errno_codes.ENOSPC)} ({free // 1024} kB "
+                                    f"free, at least {(2 * nbytes + MIN_FREE_BYTES) // 1024} "
+                                    "kB wanted)")
+            error.filename = str(self.partial)
+            self._abandon()
+            raise error
 
     def _check_target(self) -> None:
         if self.path.exists() and not self.overwrite:
@@ -151,8 +250,10 @@ class TraceWriter:
         """
         self._open_file()
         if self._buffers is None:
+            with self._writing():
+                first = self._first_row(row)
             self._buffers = {key: np.empty((self.flush_every, *value.shape), value.dtype)
-                             for key, value in self._first_row(row).items()}
+                             for key, value in first.items()}
         if row.keys() != self._buffers.keys():
             missing = sorted(self._buffers.keys() - row.keys())
             extra = sorted(row.keys() - self._buffers.keys())
@@ -199,12 +300,14 @@ class TraceWriter:
         if self._buffers is None or self._buffered == 0:
             return
         start = self.n_rows - self._buffered
-        for key, buffer in self._buffers.items():
-            dataset = self._datasets[key]
-            dataset.resize(self.n_rows, axis=0)
-            dataset.write_direct(buffer, np.s_[:self._buffered], np.s_[start:self.n_rows])
+        self._check_space(sum(b[:self._buffered].nbytes for b in self._buffers.values()))
+        with self._writing():
+            for key, buffer in self._buffers.items():
+                dataset = self._datasets[key]
+                dataset.resize(self.n_rows, axis=0)
+                dataset.write_direct(buffer, np.s_[:self._buffered], np.s_[start:self.n_rows])
+            file.flush()
         self._buffered = 0
-        file.flush()
 
     def set_dataset_attrs(self, path: str, **attrs: Any) -> None:
         """Set attributes of dataset ``path`` (now, or when its first row arrives)."""
@@ -234,9 +337,11 @@ class TraceWriter:
                 raise KeyError(f"trace table {path!r} record {index}: fields {sorted(record)}, "
                                f"expected {sorted(dtype.names)}")
             table[index] = tuple(record[name] for name in dtype.names)
-        dataset = file.create_dataset(path, data=table, maxshape=(None,))
-        dataset.attrs["units"] = np.array([(units or {}).get(name, "") for name in dtype.names],
-                                          dtype=h5py.string_dtype())
+        self._check_space(table.nbytes + _CHUNK_BYTES)
+        with self._writing():
+            dataset = file.create_dataset(path, data=table, maxshape=(None,))
+            dataset.attrs["units"] = np.array([(units or {}).get(name, "") for name in dtype.names],
+                                              dtype=h5py.string_dtype())
 
     def close(self, status: str, **final_attrs: Any) -> Path:
         """Flush, set ``status`` and ``final_attrs``, and rename to the final name.
@@ -247,15 +352,17 @@ class TraceWriter:
         if status not in STATUSES:
             raise ValueError(f"trace status must be one of {STATUSES}, got {status!r}")
         file = self._open_file()
+        values = {key: attr_value(key, value) for key, value in final_attrs.items()}
         self.flush()
-        file.attrs["status"] = status
-        for key, value in final_attrs.items():
-            file.attrs[key] = attr_value(key, value)
-        file.flush()
-        file.close()
-        self._file = None
-        with open(self.partial, "rb+") as handle:
-            os.fsync(handle.fileno())
+        self._check_space(_CHUNK_BYTES)
+        with self._writing():
+            file.attrs["status"] = status
+            file.attrs.update(values)
+            file.flush()
+            file.close()
+            self._file = None
+            with open(self.partial, "rb+") as handle:
+                os.fsync(handle.fileno())
         self._check_target()
         os.replace(self.partial, self.path)
         log.debug("finished trace %s (%s, %d rows)", self.path, status, self.n_rows)
