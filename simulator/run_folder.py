@@ -142,8 +142,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C's KeyboardInterrupt (exit code 143 instead of 130)."""
 
 
+_received: list[int] = []  # SIGTERMs received in this process
+
+
 def _raise_terminated(signum, frame) -> None:
+    _received.append(signum)
     raise Terminated(f"signal {signal.Signals(signum).name}")
+
+
+def raise_if_terminated() -> None:
+    """Raise :class:`Terminated` again if a SIGTERM arrived whose exception was lost (raised
+    inside a finaliser or a weak-reference callback, where Python only prints it); the
+    episode loops call this between steps."""
+    if _received:
+        raise Terminated(f"signal {signal.Signals(_received[-1]).name}")
 
 
 @contextlib.contextmanager
@@ -154,7 +166,9 @@ def sigterm_as_interrupt():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    _received.clear()
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _received.clear()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from simulator.policies.interface import check_interface, env_interface
 from simulator.policies.timing import Latency, PolicyExecutor
+from simulator.run_folder import raise_if_terminated
 from simulator.traces import TraceRecorder, TraceWriteError
 from simulator.video import VideoRecorder
 
@@ -121,6 +122,7 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                 recorder.mark(status, error)
                 break
             steps += 1
+            raise_if_terminated()
             if terminated or truncated:
                 status, error = info["status"], info.get("error", "")
                 break

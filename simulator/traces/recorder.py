@@ -108,9 +108,13 @@ class TraceRecorder(gymnasium.Wrapper):
         writer = TraceWriter(self._episode_path(seed), self._header(seed),
                              {**RECORDER_UNITS, **self._optional("trace_units"), **self.units},
                              **self.writer_options)
-        for dataset, dataset_attrs in self._optional("trace_dataset_attrs").items():
-            writer.set_dataset_attrs(dataset, **dataset_attrs)
         self._writer, self._started, self._last_time = writer, started, None
+        try:
+            for dataset, dataset_attrs in self._optional("trace_dataset_attrs").items():
+                writer.set_dataset_attrs(dataset, **dataset_attrs)
+        except KeyboardInterrupt:
+            self.mark("interrupted", "KeyboardInterrupt")
+            raise
         return result
 
     def step(self, action: Any):

@@ -29,6 +29,7 @@ import h5py
 import numpy as np
 
 from simulator.errors import CobotsimError
+from simulator.interrupts import deferred
 
 log = logging.getLogger(__name__)
 
@@ -162,22 +163,30 @@ class TraceWriter:
         self._hdf5_broken = False
         values = {key: attr_value(key, value) for key, value in attrs.items()}
         self._check_space(_CHUNK_BYTES)
-        with self._writing():
-            self._file = h5py.File(self.partial, "w")
-            root = self._file.attrs
-            root["schema"] = SCHEMA
-            root["schema_version"] = np.int64(SCHEMA_VERSION)
-            root["status"] = RUNNING
-            root["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            for key, value in values.items():
-                root[key] = value
+        try:
+            with self._writing():
+                self._file = h5py.File(self.partial, "w")
+                root = self._file.attrs
+                root["schema"] = SCHEMA
+                root["schema_version"] = np.int64(SCHEMA_VERSION)
+                root["status"] = RUNNING
+                root["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                for key, value in values.items():
+                    root[key] = value
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM while opening: finish, never leave it
+            if self._file is not None:
+                self.close("interrupted", error="KeyboardInterrupt while the trace was opened")
+            raise
 
     @contextlib.contextmanager
     def _writing(self):
         """Turn the file system's refusal inside the block into :class:`TraceWriteError`,
-        abandoning the episode (module docstring)."""
+        abandoning the episode (module docstring). Ctrl-C and SIGTERM wait until the
+        block has ended (:func:`simulator.interrupts.deferred`), so a write is never cut
+        in half."""
         try:
-            yield
+            with deferred():
+                yield
         except (OSError, RuntimeError) as exc:
             if isinstance(exc, FileExistsError):
                 raise
@@ -353,18 +362,19 @@ class TraceWriter:
             raise ValueError(f"trace status must be one of {STATUSES}, got {status!r}")
         file = self._open_file()
         values = {key: attr_value(key, value) for key, value in final_attrs.items()}
-        self.flush()
-        self._check_space(_CHUNK_BYTES)
-        with self._writing():
-            file.attrs["status"] = status
-            file.attrs.update(values)
-            file.flush()
-            file.close()
-            self._file = None
-            with open(self.partial, "rb+") as handle:
-                os.fsync(handle.fileno())
-        self._check_target()
-        os.replace(self.partial, self.path)
+        with deferred():  # a signal now would leave the .partial behind
+            self.flush()
+            self._check_space(_CHUNK_BYTES)
+            with self._writing():
+                file.attrs["status"] = status
+                file.attrs.update(values)
+                file.flush()
+                file.close()
+                self._file = None
+                with open(self.partial, "rb+") as handle:
+                    os.fsync(handle.fileno())
+            self._check_target()
+            os.replace(self.partial, self.path)
         log.debug("finished trace %s (%s, %d rows)", self.path, status, self.n_rows)
         return self.path
 
