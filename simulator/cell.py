@@ -9,8 +9,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
+from simulator.bodymodel import load_body_model
+from simulator.contact_springs import ContactSprings
 from simulator.human.person import build_human
+from simulator.kinematics import quat_to_matrix
 from simulator.physics import Sim
+from simulator.safety.areas import AreaMap
 from simulator.robot import Robot
 from simulator.spec.robot import RobotSpec
 from simulator.spec.scenario import BodySpec, ScenarioSpec
@@ -30,6 +36,7 @@ class Cell:
         sim: the physics world (owned: :meth:`close` disconnects it).
         robot: the arm.
         human: the person.
+        springs: the robot-person contact springs (:mod:`simulator.contact_springs`).
         bodies: fixture and object ids by name.
     """
 
@@ -53,6 +60,7 @@ class Cell:
                            placement.position, math.radians(placement.yaw_deg))
         self.robot.reset()
         self.human = build_human(self.sim, self.human_spec, "human", robot_body=self.robot.body)
+        self.springs = area_springs(self.sim, self.robot, self.human)
         self.fixed_bodies = [self.floor] + [self.bodies[b.name] for b in spec.fixtures]
 
     def rebuild(self, human=None) -> None:
@@ -76,3 +84,21 @@ class Cell:
 
     def close(self) -> None:
         self.sim.close()
+
+
+def area_springs(sim: Sim, robot, human) -> ContactSprings:
+    """The contact springs between ``robot`` and ``human``: each contact meets the spring
+    constant (Table A.3) of the region of the body area nearest to its point on the person
+    (:class:`simulator.safety.areas.AreaMap`), so the back of the chest is as stiff as the
+    back (35 N/mm) and its front as the chest (25 N/mm), the jaw as the face."""
+    areas, model = AreaMap(human), load_body_model()
+    spring = {a.id: model.region(a.region_id).spring_constant for a in model.areas.values()}
+
+    def stiffness(link: int, point) -> tuple[float, int]:
+        pos, orn = sim.link_state(human.body_id, link)
+        local = quat_to_matrix(orn).T @ (np.asarray(point, float) - pos)
+        area = areas.nearest(link, local)[0]
+        return spring[area], area
+
+    return ContactSprings(sim, robot.body, human.body_id, [l.index for l in human.links],
+                          stiffness)

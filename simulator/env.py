@@ -35,7 +35,8 @@ would start with the robot touching the person or inside S_p raises
 :class:`~simulator.safety.separation.UnsafeStartError` from ``reset``.
 
 Physics: fixed steps of ``physics.time_step``, refined ``physics.contact_substeps``-fold
-while a robot-person contact can start within the step or is going on.
+while a robot-person contact can start within the step or is going on; robot-person
+contacts are the springs of :mod:`simulator.contact_springs`.
 """
 from __future__ import annotations
 
@@ -155,11 +156,12 @@ class CellEnv(gymnasium.Env):
         except ValueError as exc:
             raise ConfigError(f"{self.scenario_file}: {exc}") from None
         self._shield_info = {"scale": 1.0, "interventions": []}
+        # every step of a robot-person contact runs fine: the contact springs are
+        # explicit (simulator.contact_springs)
         self.stepper = SubStepper(self.sim, self.robot.body, self.human.body_id,
                                   fine_steps=self.scenario.physics.contact_substeps,
                                   relative_speed=self._closing_speed,
-                                  margin=0.005,
-                                  max_fine_duration=self.scenario.safety.contact.transient_window)
+                                  margin=0.005, springs=self.cell.springs)
         self._safety, self._costs = {}, dict.fromkeys(COSTS, 0.0)
 
     def _rebuild(self) -> None:
@@ -237,7 +239,12 @@ class CellEnv(gymnasium.Env):
         start = self.sim.time
         self.human.update(start, self.dt)
         self.monitors.expect_contact_within(self._reach())
-        if self.stepper.fine_steps == 1 or self._far_from_contact():
+        springs = self.cell.springs
+        if self.stepper.fine_steps == 1:
+            springs.watch(None)  # no sub-stepping: every pair is checked every step
+            self.sim.step(self.substeps)
+        elif self._far_from_contact():
+            springs.watch(0.0)  # no robot-person contact can start in this control step
             self.sim.step(self.substeps)
         else:  # a robot-human contact may start or is going on: refine (docs/safety-monitors.md)
             self.stepper.step(self.substeps)

@@ -793,6 +793,20 @@ class Sim:
         kinematic drive before each step (a conveyor belt, simulator/tasks)."""
         self._client.resetBaseVelocity(body, list(map(float, linear)), list(map(float, angular)))
 
+    def point_velocity(self, body: int, link: int, point) -> np.ndarray:
+        """Velocity (m/s, world) of the world point ``point`` (m) moving with ``link``
+        (base: -1): v_com + ω × (point − com)."""
+        row = self.link_com_array(body, [link], velocity=True)[0]
+        return row[7:10] + np.cross(row[10:13], np.asarray(point, float) - row[0:3])
+
+    def set_collisions(self, pairs, enabled: bool) -> None:
+        """Switch Bullet's collision response on or off for each ``(body_a, link_a, body_b,
+        link_b)`` in ``pairs`` (distance queries still see the shapes)."""
+        flag = int(enabled)
+        setter = self._client.setCollisionFilterPair
+        for body_a, link_a, body_b, link_b in pairs:
+            setter(body_a, body_b, link_a, link_b, flag)
+
     def apply_external_force(self, body: int, link: int, force, position=None) -> None:
         """Apply ``force`` (N, world frame) at ``position`` (m, world; default the link's
         centre of mass) during the next physics step only."""

@@ -61,7 +61,7 @@ def test_episode_starts_safe(name, robot, envs):
     env = envs(name, robot)
     for seed in (0, 1):
         _, info = env.reset(seed=seed)  # raises UnsafeStartError when not safe
-        assert not env.sim.contacts(env.robot.body, env.human.body_id)
+        assert not env.cell.springs.contacts
         ssm = info["safety"].get("ssm")
         if ssm:
             assert ssm["distance"] > ssm["protective_distance"]

@@ -169,7 +169,7 @@ def test_stopping_terms_use_the_robots_own_speed(handover_env):
 def test_an_episode_that_starts_in_contact_raises(handover_env, monkeypatch):
     from simulator.physics import Contact
     handover_env.reset(seed=0)
-    fake = Contact(0, 1, 3, 5, (0, 0, 0), (0, 0, 0), (1, 0, 0), 0.0, 1.0)
-    monkeypatch.setattr(handover_env.sim, "contacts", lambda *a, **k: [fake])
+    fake = Contact(0, 1, 3, 5, (0, 0, 0), (0, 0, 0), (1, 0, 0), -0.001, 0.0)  # overlapping
+    monkeypatch.setattr(handover_env.sim, "closest_points", lambda *a, **k: [fake])
     with pytest.raises(UnsafeStartError, match="touching the person"):
         handover_env.monitors.start()

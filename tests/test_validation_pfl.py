@@ -1,6 +1,7 @@
-"""PFL force fidelity (ARCHITECTURE decision 3, issue 3 item 7): simulated peak forces
-against F = v·sqrt(μ·k) for all 12 body regions, clamping against the commanded force,
-and contact sub-stepping (simulator.safety.substep) where the coarse step alone fails."""
+"""PFL force fidelity on the rig (ARCHITECTURE decision 3): the cells' contact springs
+(simulator.contact_springs) struck at F = v·sqrt(μ·k) for all 12 body regions, clamping
+against the commanded force, and contact sub-stepping (simulator.safety.substep) where the
+coarse step alone fails. The same in the cells: tests/test_validation_in_cell.py."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from simulator.bodymodel import load_body_model
 from simulator.physics import Sim
 from simulator.safety import validation as val
-from simulator.safety.substep import SubStepper, contact_omega, fine_steps_for, peak_factor
+from simulator.safety.substep import SubStepper, contact_omega, fine_steps_for
 
 MODEL = load_body_model()
 REGIONS = list(MODEL.regions)
@@ -30,7 +31,7 @@ def test_impact_within_tolerance_sub_stepped(region, mode):
         row = val.impact_row(MODEL.region(region), FAST_M_R, v, COARSE, mode,
                              fine_steps=N_FINE, gap=0.05 * v)
         assert row.passed, row
-        assert row.contact_points == 1
+        assert row.contact_pairs == 1
         # the approach (50 ms of free flight) ran at the coarse step
         assert row.coarse_steps >= 5 and row.refined_steps >= 1, row
 
@@ -43,13 +44,15 @@ def test_impact_within_tolerance_at_fixed_fine_step(mode):
         assert row.passed, row
 
 
-@pytest.mark.parametrize("region", ["skull_forehead", "hand", "neck"])
+@pytest.mark.parametrize("region", ["hand"])
 def test_sub_stepping_passes_where_the_coarse_step_fails(region):
     reg = MODEL.region(region)
-    coarse = val.impact_row(reg, FAST_M_R, 1.0, COARSE, "free")
-    sub = val.impact_row(reg, FAST_M_R, 1.0, COARSE, "free", fine_steps=N_FINE, gap=0.05)
-    assert coarse.error < -0.25, coarse         # 1/240 s alone loses a quarter or more
-    assert abs(sub.error) <= val.IMPACT_TOLERANCE, sub
+    coarse = val.impact_row(reg, 5.0, 1.0, COARSE, "free")
+    sub = val.impact_row(reg, 5.0, 1.0, COARSE, "free", fine_steps=N_FINE, gap=0.05)
+    print(f"{region}: 1/240 s {coarse.error:+.1%} (ω·h {coarse.omega_h:.2f}), "
+          f"sub-stepped {sub.error:+.2%} (ω·h {sub.omega_h:.3f})")
+    assert coarse.error > 0.10, coarse          # the explicit spring overshoots at 1/240 s
+    assert abs(sub.error) <= 0.01, sub
     assert sub.coarse_steps > sub.refined_steps
 
 
@@ -62,52 +65,54 @@ def test_clamping_settles_to_the_commanded_force(force, method):
         assert abs(row.error) <= val.CLAMP_TOLERANCE, row
 
 
-def test_pybullet_soft_contact_is_implicit_euler():
-    """The surprising part: the peak is low by the backward-Euler factor, not by a constant.
-    Guards the model behind the choice of step against a pybullet change."""
-    k, m_r = 150e3, 5.0
-    for h in (1 / 480, 1 / 1000, 1 / 4000):
-        res = val.impact(k, m_r, 1.0, h)
-        ratio = res["peak"] / val.two_body_peak(1.0, m_r, k)
-        assert ratio == pytest.approx(peak_factor(contact_omega(k, m_r), h), abs=0.02)
+def test_the_explicit_spring_is_within_one_percent_below_omega_h_0_4():
+    """The error of the spring's peak is a step effect of order (ω·h)²: within 1 % while
+    ω·h <= 0.4, for stiff and soft regions, fixed and free bodies."""
+    for region in ("hand", "skull_forehead", "abdomen", "lower_arm"):
+        reg = MODEL.region(region)
+        for mode in ("device", "free"):
+            for h in (1 / 1000, 1 / 2000, 1 / 4800):
+                row = val.impact_row(reg, 5.0, 1.0, h, mode)
+                if row.omega_h <= 0.4:
+                    assert abs(row.error) <= 0.01, row
 
 
-def test_every_contact_point_carries_the_full_stiffness():
+def test_one_spring_per_pair_whatever_the_shapes():
+    """Face on face (a cube striker: four points in a Bullet manifold, where the soft
+    contact read about twice the force) meets the region's k once, like a sphere."""
     out = val.contact_point_stiffness_check()
-    assert out["sphere"]["contact_points"] == 1
-    assert out["sphere"]["ratio"] == pytest.approx(1.0, abs=0.03)
-    assert out["box"]["contact_points"] == 4
-    assert out["box"]["ratio"] == pytest.approx(2.0, abs=0.1)   # sqrt(4 k)
+    for shape in ("sphere", "box"):
+        assert out[shape]["contact_pairs"] == 1
+        assert out[shape]["ratio"] == pytest.approx(1.0, abs=0.02), (shape, out)
 
 
-@pytest.mark.parametrize("region", ["chest", "hand", "skull_forehead"])
-def test_person_damping_follows_the_spring_damper_model(region):
-    """Why the person's contact damping is 0: a damped contact (ζ = 0.1 on m_H, as first
-    built) follows the exact spring-damper peak, and that peak is below v·sqrt(μ·k)."""
-    import math
-    reg = MODEL.region(region)
-    k, m_h, m_r, v = reg.spring_constant, reg.effective_mass, 5.0, 1.0
-    d = val.person_damping(k, m_h, zeta=0.1)
-    res = val.impact(k, m_r, v, 1 / 4800, m_h=None, damping=d)
-    expected = v * math.sqrt(m_r * k)
-    damped = expected * val.kelvin_voigt_peak_factor(d / (2.0 * math.sqrt(k * m_r)))
-    print(f"{region}: simulated {res['peak']:.1f} N, spring-damper {damped:.1f} N, "
-          f"spring {expected:.1f} N")
-    assert res["peak"] == pytest.approx(damped, rel=0.04)
-    assert damped < expected
-    assert val.PERSON_DAMPING_RATIO == 0.0  # the person is a pure spring
-
-
-def test_kelvin_voigt_peak_factor():
-    assert val.kelvin_voigt_peak_factor(0.0) == 1.0
-    assert val.kelvin_voigt_peak_factor(0.1) == pytest.approx(0.880, abs=0.002)
+def test_the_spring_gives_back_less_than_it_took():
+    """Unloading damping (the tissue's hysteresis): a free body struck at v leaves slower
+    than an elastic rebound would make it, while the peak stays the undamped one."""
+    from simulator.contact_springs import UNLOADING_DAMPING
+    k, m_r, m_h, v = 40e3, 5.0, 2.0, 1.0
+    with Sim(time_step=1 / 4800, gravity=0.0) as sim:
+        body = sim.create_body("body", "box", val.BODY_HALF_EXTENTS, m_h,
+                               position=(val.BODY_HALF_EXTENTS[0], 0.0, 0.0))
+        striker = sim.create_body("striker", "sphere", (0.05,), m_r, position=(-0.0501, 0, 0))
+        for b in (body, striker):
+            val._no_losses(sim, b)
+        springs = val.spring_between(sim, striker, body, k)
+        sim.set_base_velocity(striker, (v, 0.0, 0.0))
+        peak = 0.0
+        for _ in range(480):
+            sim.step()
+            peak = max(peak, sum(c.normal_force for c in springs.contacts))
+        separation = sim.base_velocity(body)[0][0] - sim.base_velocity(striker)[0][0]
+    assert UNLOADING_DAMPING > 0
+    assert 0.0 < separation < 0.95 * v           # restitution below 1
+    assert peak == pytest.approx(val.two_body_peak(v, 1 / (1 / m_h + 1 / m_r), k), rel=0.01)
 
 
 def test_fine_step_choice():
     omega = contact_omega(75e3, 0.6, 5.0)                       # free hand, 5 kg robot
     n = fine_steps_for(1 / 240, omega)
     assert omega * (1 / 240) / n <= 0.1
-    assert peak_factor(omega, 1 / 240 / n) >= 0.92
     assert n <= N_FINE                                          # 1/4800 s covers it
 
 
@@ -158,13 +163,9 @@ def test_tables_are_printed():
 @pytest.mark.slow
 def test_full_grid():
     """All 12 regions × m_R 5/10/20 kg × v 0.1-1.0 m/s × both impacts: the sub-stepped
-    runs and 1/4000 s meet ±10 %; 1/2000 s meets it for the measuring device only."""
+    runs, 1/4000 s and 1/2000 s meet ±10 %; 1/240 s alone does not everywhere."""
     rows = val.validate_pfl(time_steps=(1 / 240, 1 / 2000, 1 / 4000))
     for r in rows:
-        if r.test.startswith("clamp"):
-            assert r.passed, r
-        elif r.fine_steps > 1 or r.time_step <= 1 / 4000:
-            assert r.passed, r
-        elif r.time_step == 1 / 2000 and r.test == "impact-device":
+        if r.test.startswith("clamp") or r.fine_steps > 1 or r.time_step <= 1 / 2000:
             assert r.passed, r
     assert not all(r.passed for r in rows if r.time_step == 1 / 240 and r.fine_steps == 1)

@@ -8,9 +8,12 @@ neck and head extend along +z from their joint, arms and legs along -z. Elbows f
 -y (forearm forwards), knees about +y (lower leg backwards). Each capsule's centre is the
 link's centre of mass: :meth:`Human.link_positions` returns these centres.
 
-Physics. Masses, lengths and radii come from :mod:`simulator.anthropometry`. Each link's
-contact stiffness is its primary region's spring constant k (N/m), its contact damping
-d = 2 ζ sqrt(k m_H) with the region's effective mass m_H and ζ = ``damping_ratio``.
+Physics. Masses, lengths and radii come from :mod:`simulator.anthropometry`. The
+person's contacts with the robot are the springs of :mod:`simulator.contact_springs` (the
+spring constant of the body area under each contact, ISO/TS 15066 Table A.3). Bullet's own
+contacts of the person (floor, fixtures, parts, a part the robot holds) are soft with the
+link's primary region's spring constant and no damping; a body part clamped between the
+robot and a table therefore meets the area spring and, in series, the link's.
 The pelvis is held to the world by a fixed constraint of bounded force (default twice the
 body weight) that the motion programs move; joints are driven by an explicit PD law with
 bounded torques (:data:`JOINT_TORQUE`, :mod:`simulator.human.joint_drive`), so a robot can
@@ -36,10 +39,6 @@ log = logging.getLogger(__name__)
 
 GRASP_RADIUS = 0.05      # m: the object's surface must be this close to the hand capsule
 GRASP_MAX_FORCE = 60.0   # N: the hand lets go of (slips on) an object pulled harder
-# Contact damping ratio ζ of every link (d = 2ζ·sqrt(k·m_H)). 0: a pure spring, the model
-# of ISO/TS 15066 Annex A. Measured (simulator.safety.validation): ζ = 0.1 lowered the
-# peak impact force 8-20 % below v·sqrt(μk); with ζ = 0 all 12 regions are within 10 %.
-CONTACT_DAMPING_RATIO = 0.0
 
 
 class Human:
@@ -52,8 +51,7 @@ class Human:
     """
 
     def __init__(self, sim, name: str, body="p50_male", position=(0.0, 0.0), yaw: float = 0.0,
-                 handedness: str = "right", root_max_force: float | None = None,
-                 damping_ratio: float = CONTACT_DAMPING_RATIO) -> None:
+                 handedness: str = "right", root_max_force: float | None = None) -> None:
         if handedness not in SIDES:
             raise ValueError(f"handedness {handedness!r}: expected one of {SIDES}")
         self.sim, self.name, self.handedness = sim, name, handedness
@@ -62,7 +60,7 @@ class Human:
         self._row = {n: i for i, n in enumerate(LINK_NAMES)}
         self._index = {"pelvis": -1, **{n: i for i, n in enumerate(BUILD_ORDER)}}
         self.body_id = self._build(position, yaw)
-        self.links = self._set_contact_dynamics(damping_ratio)
+        self.links = self._set_link_dynamics()
         self.root_max_force = float(root_max_force if root_max_force is not None
                                     else 2.0 * self.total_mass * 9.81)
         self._initial_root = (np.asarray(position, dtype=float), float(yaw))
@@ -175,26 +173,24 @@ class Human:
                                     position=(x, y, self._pelvis_height),
                                     orientation=self._yaw_quat(yaw))
 
-    def _set_contact_dynamics(self, zeta: float) -> list[HumanLink]:
+    def _set_link_dynamics(self) -> list[HumanLink]:
         model = load_body_model()
         out = []
         for n in LINK_NAMES:
             segname, s, idx = segment_name(n), self.table[n], self._index[n]
             regions = REGIONS[segname]
-            region = model.region(regions[0])
-            k = region.spring_constant
-            d = 2.0 * zeta * float(np.sqrt(k * region.effective_mass))
+            k = model.region(regions[0]).spring_constant
             if segname == "hand":
                 area = HAND_AREA["dominant" if n.endswith(self.handedness) else "non_dominant"]
             else:
                 area = DEFAULT_AREA[segname]
-            self.sim.change_dynamics(self.body_id, idx, contactStiffness=k, contactDamping=d,
+            self.sim.change_dynamics(self.body_id, idx, contactStiffness=k, contactDamping=0.0,
                                      lateralFriction=0.8, jointDamping=0.0,
                                      linearDamping=0.0, angularDamping=0.0)
             if segname in JOINT_LIMITS:
                 lo, hi = JOINT_LIMITS[segname]
                 self.sim.change_dynamics(self.body_id, idx, jointLowerLimit=lo, jointUpperLimit=hi)
-            out.append(HumanLink(n, idx, regions, area, s.mass, s.length, s.radius, k, d))
+            out.append(HumanLink(n, idx, regions, area, s.mass, s.length, s.radius, k))
         return out
 
     @staticmethod
@@ -405,6 +401,11 @@ class Human:
         if held is not None:
             self.sim.remove_constraint(held[1])
             self.sim.set_collision(self.body_id, self._index[f"hand_{side}"], held[0], -1, True)
+
+    def holding_links(self, body: int) -> set[int]:
+        """The pybullet link indices of the hands that hold ``body`` (empty: none)."""
+        return {self._index[f"hand_{side}"] for side, (held, _) in self._held.items()
+                if held == body}
 
     def holding(self, side: str) -> int | None:
         held = self._held.get(self._side(side))

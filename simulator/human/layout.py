@@ -45,8 +45,9 @@ SKIN = (0.87, 0.72, 0.6, 1.0)
 @dataclass(frozen=True)
 class HumanLink:
     """One link: pybullet ``index`` (-1 for the pelvis), ISO regions (primary first),
-    default ISO area id, mass (kg), length (m), capsule radius (m), contact stiffness (N/m)
-    and contact damping (N·s/m)."""
+    default ISO area id, mass (kg), length (m), capsule radius (m) and the primary
+    region's spring constant (N/m; a robot contact uses the spring of the area it touches,
+    :mod:`simulator.contact_springs`)."""
 
     name: str
     index: int
@@ -56,7 +57,6 @@ class HumanLink:
     length: float
     radius: float
     stiffness: float
-    damping: float
 
 
 @dataclass(frozen=True)

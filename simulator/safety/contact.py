@@ -100,16 +100,21 @@ class ContactMonitor:
         payload: m_L in kg for M/2 + m_L (default: the robot's rated payload, the
             conservative choice when the actual tool and part are not known).
         gap_tolerance: s a pair may lose contact and continue the same event.
+        springs: the cell's :class:`~simulator.contact_springs.ContactSprings`: its
+            records of each physics step are the contacts read (force, point, area and
+            the approach speed at the start of the step); ``None``: read Bullet's contact
+            points between the bodies (bare worlds without springs).
     """
 
     def __init__(self, sim, robot, human, fixed_bodies=(), limits: LimitTable | None = None,
                  robot_surfaces: dict[str, ContactSurface] | None = None,
                  transient_window: float = TRANSIENT_WINDOW, handedness: str | None = None,
-                 payload: float | None = None, gap_tolerance: float = GAP_TOLERANCE) -> None:
+                 payload: float | None = None, gap_tolerance: float = GAP_TOLERANCE,
+                 springs=None) -> None:
         if not transient_window > 0 or gap_tolerance < 0:
             raise ValueError(f"transient_window must be > 0 and gap_tolerance >= 0 (s), got "
                              f"{transient_window!r}, {gap_tolerance!r}")
-        self.sim, self.robot, self.human = sim, robot, human
+        self.sim, self.robot, self.human, self.springs = sim, robot, human, springs
         self.fixed_bodies = [int(b) for b in fixed_bodies]
         self.limits = limits if limits is not None else LimitTable.from_body_model()
         self.transient_window, self.gap_tolerance = float(transient_window), float(gap_tolerance)
@@ -206,15 +211,24 @@ class ContactMonitor:
     def _far(self) -> bool:
         return self._nearest is not None and self._nearest > self.pre_contact_range
 
-    def _read(self, t: float) -> list[ContactSample]:
+    def _contact_groups(self) -> dict[tuple[int, int], list]:
+        """The contacts of the last physics step by (robot link, human link): the robot's
+        springs, and Bullet's contact points of a held part (the robot link
+        ``payload:<name>``)."""
         groups: dict[tuple[int, int], list] = {}
-        for c in self.sim.contacts(self.robot.body, self.human.body_id):
+        robot = (self.springs.contacts if self.springs is not None
+                 else self.sim.contacts(self.robot.body, self.human.body_id))
+        for c in robot:
             if c.normal_force > 0.0:
                 groups.setdefault((c.link_a, c.link_b), []).append(c)
         for body, key in self._payload:
             for c in self.sim.contacts(body, self.human.body_id):
                 if c.normal_force > 0.0:
                     groups.setdefault((key, c.link_b), []).append(c)
+        return groups
+
+    def _read(self, t: float) -> list[ContactSample]:
+        groups = self._contact_groups()
         fixed = self._fixed_pushes() if groups else {}
         out = []
         for key, points in groups.items():
@@ -222,7 +236,8 @@ class ContactMonitor:
         for key, state in list(self._open.items()):
             if key not in groups and t - state.last_seen > self.gap_tolerance + 1e-12:
                 self._close(key)
-        self._person_before = self._remember_person()
+        if self.springs is None or self._payload:  # springs carry their own approach speed
+            self._person_before = self._remember_person()
         self.samples.extend(out)
         return out
 
@@ -234,12 +249,14 @@ class ContactMonitor:
         on_robot = (f[:, None] * np.array([c.position_on_a for c in points])).sum(0) / force
         normal = (f[:, None] * np.array([c.normal for c in points])).sum(0)
         normal /= np.linalg.norm(normal)            # from the person towards the robot
-        area_id = self._area(human_link, on_human)
+        area_id = (points[0].area_id if hasattr(points[0], "area_id")
+                   else self._area(human_link, on_human))
         limit = self.limits.area(area_id)
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = _Open(start=t, last_seen=t)
-            self.impacts.append(self._predict(t, key, on_robot, on_human, normal, limit))
+            self.impacts.append(self._predict(t, key, on_robot, on_human, normal, limit,
+                                              getattr(points[0], "approach_speed", None)))
         state.last_seen = self._last_touch = t
         clamped = any(np.dot(-normal, push) < CLAMP_COSINE for push in fixed.get(human_link, ()))
         quasi = clamped or (t - state.start) > self.transient_window
@@ -330,13 +347,31 @@ class ContactMonitor:
         jac = self.robot.jacobian(q, robot_link, local)[:3]
         return jac @ qd, v_human, jac, self.robot.mass_matrix(q)
 
-    def _predict(self, t, key, on_robot, on_human, normal, limit) -> ImpactPrediction:
+    def _robot_model(self, robot_link: int, on_robot, q):
+        """The linear Jacobian of the robot point ``on_robot`` (world, m) of ``robot_link``
+        and the mass matrix, at joint positions ``q``; (None, None) on the fixed base."""
+        if robot_link >= PAYLOAD_LINK:  # a held part moves with the end effector
+            robot_link = self.robot.ee_link
+        if robot_link < 0:
+            return None, None
+        com = self.sim.link_com_states(self.robot.body, [robot_link])
+        local = rotate_one(com.orientation[0], np.asarray(on_robot, float) - com.position[0],
+                           inverse=True)
+        return self.robot.jacobian(q, robot_link, local)[:3], self.robot.mass_matrix(q)
+
+    def _predict(self, t, key, on_robot, on_human, normal, limit,
+                 approach=None) -> ImpactPrediction:
         robot_link, human_link = key
-        person = self._person_before or self.person_motion or ((), None)
-        state = (*self.robot.pre_step_state(), person)
-        v_robot, v_human, jac, mass = self._point_motion(robot_link, on_robot, human_link,
-                                                         on_human, state)
-        speed = float(np.dot(v_robot - v_human, -normal))   # > 0: approaching
+        if approach is not None:  # a spring's: at the start of the contact's first step
+            q, _ = self.robot.pre_step_state()
+            jac, mass = self._robot_model(robot_link, on_robot, q)
+            speed = float(approach)
+        else:
+            person = self._person_before or self.person_motion or ((), None)
+            state = (*self.robot.pre_step_state(), person)
+            v_robot, v_human, jac, mass = self._point_motion(robot_link, on_robot, human_link,
+                                                             on_human, state)
+            speed = float(np.dot(v_robot - v_human, -normal))   # > 0: approaching
         m_r = math.inf if jac is None else reflected_mass(jac, mass, normal)
         k, m_h = limit.spring_constant, limit.effective_mass
         return ImpactPrediction(t, self._link_names[robot_link], self.areas.link_names[human_link],

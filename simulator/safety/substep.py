@@ -1,19 +1,17 @@
 """Contact sub-stepping: fine physics steps only while a robot-human contact is imminent
 or ongoing, the coarse step everywhere else.
 
-Why. pybullet turns a link's ``contactStiffness`` k and ``contactDamping`` d into the
-ERP/CFM of a soft constraint, and the solver then integrates the contact as a spring and
-damper with the *implicit* (backward) Euler rule: the normal force of step n is
-``F_n = k·x_{n+1} + d·v_{n+1}`` (penetration and approach speed at the end of the step;
-measured in :mod:`simulator.safety.validation`). Backward Euler damps an oscillation
-numerically, so the peak of a transient impact comes out low, by a factor close to
-
-    r(ωh) = (1 + ω²h²) ** (-π / (4·atan(ωh)))  ≈  exp(-π·ω·h / 4),   ω = sqrt(k/μ)
-
-(μ the two-body reduced mass, h the step). A stiff, light region needs a small step: the
-hand struck by a 5 kg robot (k = 75 N/mm, μ = 0.54 kg, ω = 374 rad/s) loses 14 % of its
-peak at h = 1/2000 s and 7 % at h = 1/4000 s. Running the whole cell at such a step costs
-ten to twenty times the wall time; sub-stepping pays it only around contacts.
+Why. The robot-person contact is an explicit spring (:mod:`simulator.contact_springs`):
+its force in a step comes from the penetration at the start of the step. That is accurate
+and stable while ω·h, with ω = sqrt(k/μ) the contact's natural frequency (k the region's
+spring constant, μ the two-body reduced mass) and h the step, stays small: the peak of a
+free impact is within 1 % of v·sqrt(μk) at ω·h ≤ 0.4 and the spring is unstable beyond
+ω·h = 2 (:mod:`simulator.safety.validation` measures it). A hand (75 N/mm) struck by a 5 kg
+arm has ω = 374 rad/s: ω·h = 1.6 at 1/240 s (the peak 52 % high), 0.08 at 1/4800 s.
+Running the whole cell at such a step costs ten to twenty times the wall time;
+sub-stepping pays it only around contacts. (Bullet's own soft contact, which the cells
+used before, is implicit: it never diverges but damps the impact numerically, 14-67 % low
+at 1/240 s, and gives every point of a contact manifold the full stiffness.)
 
 How. :meth:`SubStepper.step` advances the world by one coarse step. Before it, one cheap
 ``getClosestPoints`` query between the robot and the human with radius
@@ -23,22 +21,23 @@ How. :meth:`SubStepper.step` advances the world by one coarse step. Before it, o
 tells whether a contact can start within this coarse step (``v_rel`` a bound on the
 relative speed, a number or a callable). If any point is within ``r`` (contact ongoing or
 imminent) the coarse step is run as ``fine_steps`` physics steps of ``dt_coarse /
-fine_steps``; otherwise as one step of ``dt_coarse``. Step callbacks of the
-:class:`~simulator.physics.Sim` (drives, contact monitors) run on every physics step, fine
-or coarse, and the clock ends each coarse step on the same multiple of ``dt_coarse``
-(up to rounding) either way.
+fine_steps``; otherwise as one step of ``dt_coarse``. The link pairs found within ``r`` are
+the contact springs' candidates for the coarse step. Step callbacks of the
+:class:`~simulator.physics.Sim` (drives, springs, contact monitors) run on every physics
+step, fine or coarse, and the clock ends each coarse step on the same multiple of
+``dt_coarse`` (up to rounding) either way.
 
-Quasi-static contacts (clamping) settle to the commanded force at any step, so a contact
-that has lasted ``max_fine_duration`` seconds (default: off, stay fine while in contact)
-may go back to coarse steps. The step changes only at coarse-step boundaries.
-:meth:`Sim.set_time_step` sets every constraint's ``maxForce`` again, because pybullet
-stores it as an impulse bound computed with the step in force when it was set (a 100 N
-bound set at 1/240 s holds 2000 N at 1/4800 s otherwise); joint motors driven by position
-or velocity control have the same trait and must be commanded again after a change.
+A contact that has lasted ``max_fine_duration`` seconds may go back to coarse steps
+(default: off; it must stay off with the explicit springs). The step changes only at
+coarse-step boundaries. :meth:`Sim.set_time_step` sets every constraint's ``maxForce``
+again, because pybullet stores it as an impulse bound computed with the step in force
+when it was set (a 100 N bound set at 1/240 s holds 2000 N at 1/4800 s otherwise); joint
+motors driven by position or velocity control have the same trait and must be commanded
+again after a change.
 
 Cost (bare two-body world, hand struck at 1 m/s, 1 s simulated, see
-:func:`simulator.safety.validation.substep_cost`): 1/240 s alone 240 physics steps, -54 %
-peak; 1/4800 s everywhere 4800 steps, -6 %; sub-stepped 1/240 s ÷ 20 about 410 steps, -6 %.
+:func:`simulator.safety.validation.substep_cost`): 1/240 s alone 240 physics steps;
+1/4800 s everywhere 4800 steps; sub-stepped 1/240 s ÷ 20 about 410 steps.
 """
 from __future__ import annotations
 
@@ -49,18 +48,8 @@ from typing import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
-#: Target ω·h of the fine step: the implicit-Euler peak factor r(0.1) = 0.924, i.e. the
-#: step alone costs at most ~8 % of the peak, leaving room inside a ±10 % tolerance.
+#: Largest ω·h of the fine step: the explicit spring's peak is then within about 0.1 %.
 DEFAULT_OMEGA_H = 0.1
-
-
-def peak_factor(omega: float, dt: float) -> float:
-    """Simulated / exact peak force of an undamped soft contact integrated by pybullet
-    (backward Euler) with natural frequency ``omega`` (rad/s) at step ``dt`` (s)."""
-    wh = omega * dt
-    if wh <= 0:
-        return 1.0
-    return (1.0 + wh * wh) ** (-math.pi / (4.0 * math.atan(wh)))
 
 
 def contact_omega(stiffness: float, mass_a: float, mass_b: float | None = None) -> float:
@@ -105,7 +94,11 @@ class SubStepper:
         margin: added to the query radius (m).
         max_fine_duration: after a contact has lasted this long (s), coarse steps resume
             although it is ongoing (a quasi-static, e.g. clamping, contact); ``None``:
-            stay fine while in contact.
+            stay fine while in contact (needed with ``springs``: an explicit spring is
+            stable only at the fine step).
+        springs: the :class:`~simulator.contact_springs.ContactSprings` between the two
+            sides, told before every coarse step which link pairs can touch within it
+            (those the distance query found within its radius).
     """
 
     sim: object
@@ -117,6 +110,7 @@ class SubStepper:
     margin: float = 0.01
     dt_coarse: float | None = None
     max_fine_duration: float | None = None
+    springs: object = None
     stats: SubStepStats = field(default_factory=SubStepStats)
 
     def __post_init__(self) -> None:
@@ -139,16 +133,21 @@ class SubStepper:
     def closest_distance(self, radius: float) -> float:
         """Smallest robot-human distance within ``radius`` (m; negative = penetration),
         ``inf`` when nothing is that close."""
-        best = math.inf
+        best, pairs = math.inf, set()
         for a in self.robot:
             for b in self.human:
                 for c in self.sim.closest_points(a, b, radius):
                     best = min(best, c.distance)
+                    pairs.add((a, c.link_a, c.link_b))
+        if self.springs is not None:
+            self.springs.candidates = sorted(pairs)
         return best
 
     def needs_fine(self) -> bool:
         """Whether the next coarse step must be refined (one distance query)."""
         if self.fine_steps == 1:
+            if self.springs is not None:
+                self.springs.watch(None)  # every pair, every step
             return False
         self.stats.checks += 1
         d = self.closest_distance(self.query_radius())

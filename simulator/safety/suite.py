@@ -62,6 +62,7 @@ class SafetyMonitors:
         sim, robot, human = cell.sim, cell.robot, cell.human
         self.limits = LimitTable.from_body_model()
         self._sim, self._bodies = sim, (robot.body, human.body_id)
+        self._springs = cell.springs
         self.contact = self.separation = self.speed = None
         if spec.contact.enabled:
             surfaces = {s.link: ContactSurface(s.kind, s.area_cm2, s.edge_radius_mm)
@@ -74,7 +75,7 @@ class SafetyMonitors:
                                     f"a link of the URDF: {', '.join(sorted(links))}")
             self.contact = ContactMonitor(sim, robot, human, cell.fixed_bodies, self.limits,
                                           surfaces, spec.contact.transient_window,
-                                          human.handedness)
+                                          human.handedness, springs=cell.springs)
             self.contact.attach()
         if spec.separation.enabled:
             self.ssm_parameters = self._ssm_parameters(spec.separation, robot.spec, file)
@@ -107,10 +108,10 @@ class SafetyMonitors:
     def start(self) -> None:
         """Check the episode does not start unsafe (raises UnsafeStartError): no robot-person
         contact, and (with the separation monitor) the person outside S_p."""
-        touching = self._sim.contacts(*self._bodies)
+        touching = [c for c in self._sim.closest_points(*self._bodies, 0.0) if c.distance < 0.0]
         if touching:
             raise UnsafeStartError(f"the episode starts with the robot touching the person "
-                                   f"({len(touching)} contact points)")
+                                   f"({len(touching)} link pairs overlap)")
         if self.separation is not None:
             self.separation.check_start()
 

@@ -2,39 +2,36 @@
 
 ARCHITECTURE decision 3: the peak force of a robot striking a body region must agree with
 the two-body model of ISO/TS 15066 Annex A, F = v·sqrt(μ·k), and the physics step (and the
-contact sub-stepping of :mod:`simulator.safety.substep`) is chosen from this test.
+contact sub-stepping of :mod:`simulator.safety.substep`) is chosen from this test. The
+contact is the one the cells use: a :class:`~simulator.contact_springs.ContactSprings`
+spring of the region's k between striker and body (Bullet's own collision between them
+off). The same rigs are struck in the real cells by :mod:`simulator.validation.in_cell`.
 
 Set-ups (each one a fresh :class:`~simulator.physics.Sim`, gravity 0, no friction, no
-linear or angular damping, restitution 0):
+linear or angular damping):
 
 * ``device`` -- measuring-device impact. A rigid sphere (radius 5 cm) of the robot's
-  reflected mass m_R moves at v along +x and strikes the face of a *fixed* box whose
-  ``contactStiffness`` is the region's spring constant k (N/m). Model: F = v·sqrt(m_R·k).
+  reflected mass m_R moves at v along +x and strikes the face of a *fixed* box through a
+  spring of the region's constant k (N/m). Model: F = v·sqrt(m_R·k).
 * ``free`` -- free-body impact. The box is free and has the region's effective mass m_H.
   Model: F = v·sqrt(μ·k), μ = (1/m_H + 1/m_R)⁻¹.
 * ``clamp`` -- a hand-like capsule (hand region's k, 0.6 kg) lies on a rigid table; a
   pusher box is pulled down onto it by a fixed constraint whose ``maxForce`` is the
   commanded force F_c (the constraint's target lies deep below, so it saturates), or by
-  an external force F_c. The settled pusher-hand normal force must be F_c within ±5 %.
+  an external force F_c. The settled pusher-hand force must be F_c within ±5 %.
 
-The peak force is the largest, over all physics steps, of the sum of the normal forces of
-all contact points between the striker and the body (pybullet reports each point's normal
-force as the solver's impulse divided by the step). The sphere against a flat face gives
-exactly one contact point: pybullet gives *every* contact point the full stiffness, so a
-face-on-face contact with four manifold points is four times as stiff (see
-:func:`contact_point_stiffness_check`).
+The peak force is the largest, over all physics steps, of the spring force between the
+striker and the body. One spring acts per touching pair of links whatever the shapes: a
+cube striking face on face meets k, not four times k as it did with Bullet's soft contact,
+which gives every point of a contact manifold the full stiffness
+(:func:`contact_point_stiffness_check`).
 
-Damping. ``damping="none"`` sets contactDamping 0: the undamped spring of the standard's
-model; this is what the ±10 % tolerance is asserted on. ``damping="person"`` uses what the
-simulated person uses (``simulator.human.body``: d = 2·ζ·sqrt(k·m_H) with
-``CONTACT_DAMPING_RATIO``, now 0 because of this validation: with ζ = 0.1 the peaks were
-8-20 % below v·sqrt(μk), the bias of a spring-damper (Kelvin-Voigt) contact,
-:func:`kelvin_voigt_peak_factor`); with ζ = 0 both settings give the same rows.
-
-What pybullet does (measured here, see docs in the report): the soft contact is an
-implicit-Euler spring-damper, F_n = k·x_{n+1} + d·v_{n+1}; the peak is low by the factor
-:func:`simulator.safety.substep.peak_factor` (≈ exp(-π·ω·h/4), ω = sqrt(k/μ)), a step
-effect that vanishes as h → 0; there is no constant calibration factor to correct.
+What the step does: the spring is explicit (its force from the penetration at the start
+of each step; symplectic Euler): it neither damps the impact numerically, as Bullet's
+implicit soft contact did (peaks 14-67 % low at 1/240 s), nor holds it exactly: the
+step at which the spring first engages and the discrete sampling of the peak leave an
+error of the order of ω·h (ω = sqrt(k/μ), h the step) either way, which the tables
+measure.
 
 Run ``validate_pfl()`` for the rows and ``format_table(rows)`` for the text tables.
 """
@@ -50,8 +47,8 @@ import numpy as np
 
 from simulator.bodymodel import load_body_model
 from simulator.physics import Sim
-from simulator.safety.substep import SubStepper, contact_omega, peak_factor
-from simulator.human.body import CONTACT_DAMPING_RATIO as PERSON_DAMPING_RATIO
+from simulator.safety.substep import SubStepper, contact_omega
+from simulator.contact_springs import ContactSprings
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +76,9 @@ class Row:
     ``error`` = simulated / expected - 1; ``passed`` = |error| <= ``tolerance``.
     ``fine_steps`` > 1: sub-stepped (coarse step ``time_step``, fine ``time_step/fine_steps``
     around the contact); ``coarse_steps``/``refined_steps`` count the coarse steps taken as
-    one physics step and as fine steps. ``kv_expected``: peak of the exact spring-damper
-    model with the same damping (equals ``expected`` without damping). Clamping rows:
-    ``expected`` is the commanded force, ``simulated`` the settled force and
-    ``transient_peak`` the largest force while the pusher lands (from a 2 mm gap).
+    one physics step and as fine steps. ``omega_h``: sqrt(k/μ) times the step the contact
+    ran at. Clamping rows: ``expected`` is the commanded force, ``simulated`` the settled
+    force and ``transient_peak`` the largest force while the pusher lands (from a 2 mm gap).
     """
 
     test: str
@@ -93,16 +89,14 @@ class Row:
     speed: float
     time_step: float
     fine_steps: int
-    damping: str
     expected: float
     simulated: float
     error: float
     tolerance: float
     passed: bool
-    kv_expected: float = math.nan
-    predicted_factor: float = math.nan
+    omega_h: float = math.nan
     contact_time: float = math.nan
-    contact_points: int = 0
+    contact_pairs: int = 0
     coarse_steps: int = 0
     refined_steps: int = 0
     clamped: bool = False
@@ -124,63 +118,49 @@ def two_body_peak(speed: float, mu: float, k: float) -> float:
     return speed * math.sqrt(mu * k)
 
 
-def kelvin_voigt_peak_factor(zeta: float) -> float:
-    """Peak of k·x + d·ẋ over v·sqrt(μ·k) for a spring-damper contact of damping ratio
-    ``zeta`` (< 1) struck at speed v, up to separation (closed form of the force maximum)."""
-    if zeta <= 0:
-        return 1.0
-    wd = math.sqrt(1.0 - zeta * zeta)
-    # x = e^{-ζt} sin(wd t)/wd (units v/ω, t in 1/ω); F/(v sqrt(kμ)) = x + 2ζ ẋ.
-    t = np.linspace(0.0, math.pi / wd, 20001)
-    e = np.exp(-zeta * t)
-    x = e * np.sin(wd * t) / wd
-    xd = e * (np.cos(wd * t) - zeta / wd * np.sin(wd * t))
-    return float(np.max(x + 2.0 * zeta * xd))
-
-
-def person_damping(k: float, m_h: float, zeta: float = PERSON_DAMPING_RATIO) -> float:
-    """The person's contact damping d = 2·ζ·sqrt(k·m_H) (N·s/m)."""
-    return 2.0 * zeta * math.sqrt(k * m_h)
-
-
 # --------------------------------------------------------------------- impacts
 def _no_losses(sim: Sim, body: int) -> None:
     sim.change_dynamics(body, -1, linearDamping=0.0, angularDamping=0.0, lateralFriction=0.0,
                         spinningFriction=0.0, rollingFriction=0.0, restitution=0.0)
 
 
+def spring_between(sim: Sim, striker: int, body: int, k: float,
+                   friction: float = 0.0) -> ContactSprings:
+    """The cells' contact spring of constant ``k`` (N/m) between ``striker`` (the robot
+    side) and ``body`` (the person side, one link)."""
+    return ContactSprings(sim, striker, body, [-1], lambda link, point: (float(k), 0),
+                          friction=friction)
+
+
 def impact(k: float, m_r: float, speed: float, time_step: float, m_h: float | None = None,
-           damping: float = 0.0, fine_steps: int = 1, gap: float = START_GAP,
-           striker: str = "sphere") -> dict:
-    """Strike a body of contact stiffness ``k`` (N/m), fixed (``m_h=None``) or free of mass
-    ``m_h``, with a striker of mass ``m_r`` at ``speed``; the body's contact damping is
-    ``damping`` (N·s/m). With ``fine_steps`` > 1 the world runs at ``time_step`` through a
-    :class:`SubStepper`. Returns peak force (N), contact time (s), contact points at the
-    peak, coarse/refined step counts and the wall time (s)."""
+           fine_steps: int = 1, gap: float = START_GAP, striker: str = "sphere") -> dict:
+    """Strike a body of spring constant ``k`` (N/m), fixed (``m_h=None``) or free of mass
+    ``m_h``, with a striker of mass ``m_r`` at ``speed``. With ``fine_steps`` > 1 the world
+    runs at ``time_step`` through a :class:`SubStepper`. Returns peak force (N), contact
+    time (s), springs at the peak, coarse/refined step counts and the wall time (s)."""
     wall = _time.perf_counter()
     with Sim(time_step=time_step, gravity=0.0, solver_iterations=50) as sim:
         body = sim.create_body("body", "box", BODY_HALF_EXTENTS, 0.0 if m_h is None else m_h,
                                position=(BODY_HALF_EXTENTS[0], 0.0, 0.0))
         if striker == "sphere":
             size, half = (STRIKER_RADIUS,), STRIKER_RADIUS
-        else:  # a cube striker: face on face, four contact points
+        else:  # a cube striker: face on face, a manifold of four points in Bullet
             size, half = (0.03, 0.03, 0.03), 0.03
         robot = sim.create_body("striker", striker, size, m_r, position=(-half - gap, 0.0, 0.0))
         _no_losses(sim, body)
         _no_losses(sim, robot)
-        sim.change_dynamics(body, -1, contactStiffness=float(k), contactDamping=float(damping))
+        springs = spring_between(sim, robot, body, k)
         sim.set_base_velocity(robot, (speed, 0.0, 0.0))
 
-        state = {"peak": 0.0, "points": 0, "start": None, "end": None}
+        state = {"peak": 0.0, "pairs": 0, "start": None, "end": None}
 
         def record() -> None:
-            cps = sim.contacts(robot, body)
-            f = sum(c.normal_force for c in cps)
+            f = sum(c.normal_force for c in springs.contacts)
             if f > 0.0:
                 if state["start"] is None:
                     state["start"] = sim.time - sim.time_step
                 if f > state["peak"]:
-                    state["peak"], state["points"] = f, len(cps)
+                    state["peak"], state["pairs"] = f, len(springs.contacts)
             elif state["start"] is not None and state["end"] is None:
                 state["end"] = sim.time - sim.time_step
 
@@ -188,7 +168,7 @@ def impact(k: float, m_r: float, speed: float, time_step: float, m_h: float | No
         mu = reduced_mass(m_h, m_r)
         limit = gap / max(speed, 1e-9) + 4.0 * math.pi * math.sqrt(mu / k) + 0.05
         stepper = SubStepper(sim, robot, body, fine_steps=fine_steps, relative_speed=speed,
-                             safety=2.0, margin=0.005) if fine_steps > 1 else None
+                             safety=2.0, margin=0.005, springs=springs) if fine_steps > 1 else None
         while sim.time < limit and state["end"] is None:
             if stepper is None:
                 sim.step()
@@ -196,64 +176,58 @@ def impact(k: float, m_r: float, speed: float, time_step: float, m_h: float | No
                 stepper.step()
         stats = stepper.stats if stepper is not None else None
     contact = (state["end"] - state["start"]) if state["end"] is not None else math.nan
-    return {"peak": state["peak"], "contact_time": contact, "points": state["points"],
+    return {"peak": state["peak"], "contact_time": contact, "pairs": state["pairs"],
             "coarse": stats.coarse - stats.refined if stats else 0,
             "refined": stats.refined if stats else 0,
             "wall": _time.perf_counter() - wall}
 
 
 def impact_row(region, m_r: float, speed: float, time_step: float, mode: str = "device",
-               damping: str = "none", fine_steps: int = 1, gap: float = START_GAP,
+               fine_steps: int = 1, gap: float = START_GAP,
                tolerance: float = IMPACT_TOLERANCE) -> Row:
     """One impact of ``region`` (a :class:`~simulator.bodymodel.Region`) compared with the
     two-body model; ``mode`` is ``device`` (fixed body) or ``free`` (body of mass m_H)."""
     if mode not in ("device", "free"):
         raise ValueError(f"mode must be 'device' or 'free', got {mode!r}")
-    if damping not in ("none", "person"):
-        raise ValueError(f"damping must be 'none' or 'person', got {damping!r}")
     k, m_h = region.spring_constant, region.effective_mass
     body_mass = None if mode == "device" else m_h
     mu = reduced_mass(body_mass, m_r)
-    d = person_damping(k, m_h) if damping == "person" else 0.0
-    zeta = d / (2.0 * math.sqrt(k * mu))
-    res = impact(k, m_r, speed, time_step, m_h=body_mass, damping=d, fine_steps=fine_steps,
-                 gap=gap)
+    res = impact(k, m_r, speed, time_step, m_h=body_mass, fine_steps=fine_steps, gap=gap)
     expected = two_body_peak(speed, mu, k)
     err = res["peak"] / expected - 1.0
     h = time_step / fine_steps
-    return Row(f"impact-{mode}", region.id, k, m_h, m_r, speed, time_step, fine_steps, damping,
+    return Row(f"impact-{mode}", region.id, k, m_h, m_r, speed, time_step, fine_steps,
                expected, res["peak"], err, tolerance, abs(err) <= tolerance,
-               kv_expected=expected * kelvin_voigt_peak_factor(zeta),
-               predicted_factor=peak_factor(contact_omega(k, mu), h),
-               contact_time=res["contact_time"], contact_points=res["points"],
-               coarse_steps=res["coarse"], refined_steps=res["refined"], wall_time=res["wall"])
+               omega_h=contact_omega(k, mu) * h, contact_time=res["contact_time"],
+               contact_pairs=res["pairs"], coarse_steps=res["coarse"],
+               refined_steps=res["refined"], wall_time=res["wall"])
 
 
 def contact_point_stiffness_check(k: float = 50e3, m_r: float = 10.0, speed: float = 0.5,
                                   time_step: float = 1 / 4000) -> dict:
-    """Peak force over v·sqrt(m_R·k) of a sphere and of a cube striker (face on face) on a
-    fixed body of stiffness ``k``: pybullet applies k at every contact point, so the cube
-    (four points) meets four times the stiffness and about twice the force."""
+    """Peak force over v·sqrt(m_R·k) of a sphere and of a cube striker (face on face, where
+    Bullet's soft contact holds four manifold points, each with the full stiffness, and
+    read about twice the force) on a fixed body of spring constant ``k``: with the contact
+    springs both meet k once."""
     out = {}
     for shape in ("sphere", "box"):
         res = impact(k, m_r, speed, time_step, striker=shape)
         out[shape] = {"ratio": res["peak"] / two_body_peak(speed, m_r, k),
-                      "contact_points": res["points"]}
+                      "contact_pairs": res["pairs"]}
     return out
 
 
 # --------------------------------------------------------------------- clamping
 def clamp(force: float, k: float, m_hand: float, time_step: float, method: str = "constraint",
-          damping: float | None = None, duration: float = 1.5, settle: float = 0.25) -> dict:
-    """A hand capsule (radius 3 cm, 10 cm long, mass ``m_hand``, contact stiffness ``k``,
-    damping ``damping`` -- default the person's) on a rigid table, pressed by a 2 kg pusher
-    driven down with ``force`` N by a saturated constraint (``method="constraint"``) or an
-    external force (``"external"``). Returns the mean pusher-hand and hand-table normal
-    forces over the last ``settle`` s, the peak pusher-hand force, and whether both
-    contacts carry force at the end (the hand is clamped)."""
+          duration: float = 1.5, settle: float = 0.25) -> dict:
+    """A hand capsule (radius 3 cm, 10 cm long, mass ``m_hand``) on a rigid table, pressed
+    through a spring of constant ``k`` by a 2 kg pusher driven down with ``force`` N by a
+    saturated constraint (``method="constraint"``) or an external force (``"external"``).
+    Returns the mean pusher-hand and hand-table normal forces over the last ``settle`` s,
+    the peak pusher-hand force, and whether both contacts carry force at the end (the hand
+    is clamped)."""
     if method not in ("constraint", "external"):
         raise ValueError(f"method must be 'constraint' or 'external', got {method!r}")
-    d = person_damping(k, m_hand) if damping is None else damping
     wall = _time.perf_counter()
     radius, length = 0.03, 0.10
     with Sim(time_step=time_step, gravity=0.0, solver_iterations=50) as sim:
@@ -265,19 +239,21 @@ def clamp(force: float, k: float, m_hand: float, time_step: float, method: str =
                                  position=(0, 0, 2 * radius + 0.02 + 0.002))
         for b in (table, hand, pusher):
             sim.change_dynamics(b, -1, linearDamping=0.0, angularDamping=0.0, lateralFriction=0.8)
-        sim.change_dynamics(hand, -1, contactStiffness=float(k), contactDamping=float(d))
+        springs = spring_between(sim, pusher, hand, k, friction=0.5)
         if method == "constraint":
             # target 10 cm below the pusher's resting height: the constraint saturates.
             sim.create_fixed_constraint(pusher, -1, None, child_pivot=(0, 0, -0.05),
                                         max_force=force)
-        else:
+        else:  # the pusher pressed straight down cannot turn: a single spring holds no
+            # torque, and a free box balanced on a round limb would tip off it
+            sim.change_dynamics(pusher, -1, localInertiaDiagonal=[1e6, 1e6, 1e6])
             sim.add_pre_step(lambda: sim.apply_external_force(pusher, -1, (0.0, 0.0, -force)))
         n = int(round(duration / time_step))
         m = max(1, int(round(settle / time_step)))
         top, bottom = np.zeros(n), np.zeros(n)
         for i in range(n):
             sim.step()
-            top[i] = sum(c.normal_force for c in sim.contacts(pusher, hand))
+            top[i] = sum(c.normal_force for c in springs.contacts)
             bottom[i] = sum(c.normal_force for c in sim.contacts(hand, table))
     return {"settled": float(top[-m:].mean()), "table": float(bottom[-m:].mean()),
             "peak": float(top.max()), "ripple": float(top[-m:].max() - top[-m:].min()),
@@ -291,7 +267,7 @@ def clamp_row(force: float, time_step: float, method: str = "constraint", region
     res = clamp(force, region.spring_constant, region.effective_mass, time_step, method)
     err = res["settled"] / force - 1.0
     return Row(f"clamp-{method}", region.id, region.spring_constant, region.effective_mass,
-               0.0, 0.0, time_step, 1, "person", force, res["settled"], err, tolerance,
+               0.0, 0.0, time_step, 1, force, res["settled"], err, tolerance,
                abs(err) <= tolerance and res["clamped"], transient_peak=res["peak"],
                clamped=res["clamped"], wall_time=res["wall"])
 
@@ -336,13 +312,13 @@ def substep_cost(region: str = "hand", m_r: float = 10.0, speed: float = 1.0,
                                         position=(-STRIKER_RADIUS - gap, 0.0, 0.0))
                 _no_losses(sim, body)
                 _no_losses(sim, robot)
-                sim.change_dynamics(body, -1, contactStiffness=k, contactDamping=0.0)
+                springs = spring_between(sim, robot, body, k)
                 sim.set_base_velocity(robot, (speed, 0.0, 0.0))
                 peak = [0.0]
                 sim.add_post_step(lambda: peak.__setitem__(0, max(peak[0], sum(
-                    c.normal_force for c in sim.contacts(robot, body)))))
+                    c.normal_force for c in springs.contacts))))
                 stepper = SubStepper(sim, robot, body, fine_steps=fine, relative_speed=speed,
-                                     margin=0.005)
+                                     margin=0.005, springs=springs)
                 t0 = _time.perf_counter()
                 stepper.step(int(round(duration / h)))
                 walls.append(_time.perf_counter() - t0)
@@ -364,11 +340,11 @@ def format_cost(rows: Sequence[CostRow]) -> str:
 # --------------------------------------------------------------------- the suite
 def validate_pfl(speeds: Sequence[float] = SPEEDS, robot_masses: Sequence[float] = ROBOT_MASSES,
                  time_steps: Sequence[float] = TIME_STEPS, regions: Iterable[str] | None = None,
-                 modes: Sequence[str] = ("device", "free"), damping: Sequence[str] = ("none",),
+                 modes: Sequence[str] = ("device", "free"),
                  substep: bool = True, clamp_forces: Sequence[float] = CLAMP_FORCES,
                  coarse_step: float = RECOMMENDED_COARSE_STEP,
                  fine_step: float = RECOMMENDED_FINE_STEP) -> list[Row]:
-    """All comparison rows: impacts for every region × m_R × speed × step × mode × damping,
+    """All comparison rows: impacts for every region × m_R × speed × step × mode,
     the same impacts sub-stepped (coarse ``coarse_step``, fine ``fine_step``, starting
     50 ms of free flight away so that the approach runs coarse), and clamping at every
     commanded force and step with both force methods."""
@@ -376,21 +352,20 @@ def validate_pfl(speeds: Sequence[float] = SPEEDS, robot_masses: Sequence[float]
     chosen = [model.region(r) for r in (regions if regions is not None else model.regions)]
     rows: list[Row] = []
     for mode in modes:
-        for damp in damping:
-            for region in chosen:
-                for m_r in robot_masses:
-                    for v in speeds:
-                        for h in time_steps:
-                            rows.append(impact_row(region, m_r, v, h, mode, damp))
-                        if substep:
-                            n = max(1, round(coarse_step / fine_step))
-                            rows.append(impact_row(region, m_r, v, coarse_step, mode, damp,
-                                                   fine_steps=n, gap=0.05 * v))
+        for region in chosen:
+            for m_r in robot_masses:
+                for v in speeds:
+                    for h in time_steps:
+                        rows.append(impact_row(region, m_r, v, h, mode))
+                    if substep:
+                        n = max(1, round(coarse_step / fine_step))
+                        rows.append(impact_row(region, m_r, v, coarse_step, mode,
+                                               fine_steps=n, gap=0.05 * v))
     for force in clamp_forces:
         for h in time_steps:
             for method in ("constraint", "external"):
                 rows.append(clamp_row(force, h, method))
-    failed = [r for r in rows if not r.passed and r.damping == "none"]
+    failed = [r for r in rows if not r.passed]
     log.info("PFL validation: %d rows, %d outside tolerance", len(rows), len(failed))
     return rows
 
@@ -401,17 +376,17 @@ def _step_label(row: Row) -> str:
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    """Text tables: per test, damping and step, the worst error over regions, masses and
+    """Text tables: per test and step, the worst error over regions, masses and
     speeds; then per region the worst error at each step; then the clamping rows."""
     out: list[str] = []
     impacts = [r for r in rows if r.test.startswith("impact")]
     clamps = [r for r in rows if r.test.startswith("clamp")]
     groups: dict = {}
     for r in impacts:
-        groups.setdefault((r.test, r.damping), []).append(r)
-    for (test, damp), grp in groups.items():
+        groups.setdefault(r.test, []).append(r)
+    for test, grp in groups.items():
         labels = list(dict.fromkeys(_step_label(r) for r in grp))
-        out.append(f"{test}  damping={damp}  tolerance ±{grp[0].tolerance:.0%}  "
+        out.append(f"{test}  tolerance ±{grp[0].tolerance:.0%}  "
                    f"(simulated/model − 1, worst over m_R {sorted({r.m_r for r in grp})} kg "
                    f"and v {sorted({r.speed for r in grp})} m/s)")
         out.append(f"{'region':<16}{'k N/mm':>8}{'m_H':>6}" + "".join(f"{l:>12}" for l in labels))
@@ -428,14 +403,9 @@ def format_table(rows: Sequence[Row]) -> str:
         passing = [l for l in labels if all(r.passed for r in grp if _step_label(r) == l)]
         out.append(f"steps meeting ±{grp[0].tolerance:.0%} everywhere: "
                    f"{', '.join(passing) if passing else 'none'}   (* outside tolerance)")
-        if damp == "person":
-            kv = max(abs(r.simulated / r.kv_expected - 1.0) for r in grp
-                     if r.time_step / r.fine_steps <= 1 / 4000)
-            out.append(f"simulated vs the exact spring-damper peak (steps ≤ 1/4000 s): "
-                       f"worst {kv:.1%}")
         out.append("")
     if clamps:
-        out.append(f"clamping (hand, k 75 N/mm, the person's contact damping): settled pusher-hand force, "
+        out.append(f"clamping (hand, k 75 N/mm): settled pusher-hand force, "
                    f"tolerance ±{clamps[0].tolerance:.0%}")
         out.append(f"{'method':<18}{'step':>8}{'F_cmd N':>9}{'settled N':>11}{'error':>8}"
                    f"{'peak N':>9}{'clamped':>9}")
@@ -447,7 +417,7 @@ def format_table(rows: Sequence[Row]) -> str:
 
 def main() -> None:  # pragma: no cover - manual run
     logging.basicConfig(level=logging.INFO)
-    print(format_table(validate_pfl(damping=("none", "person"))))
+    print(format_table(validate_pfl()))
     print()
     print(format_cost(substep_cost()))
 

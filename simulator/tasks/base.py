@@ -139,7 +139,7 @@ class WorkTask:
     def check_safety(self) -> None:
         """Remember a robot-person contact and a part fallen below both its start support
         and its goal's (``DROP_DEPTH`` m under the lower one), held by nobody."""
-        if self.sim.contacts(self.robot.body, self.human.body_id):
+        if self.cell.springs.contacts:
             self.person_contact = True
         if (self.human.holding(self.side) != self.part and not self.robot_holds()
                 and self.part_position()[2] < self.lowest_support - DROP_DEPTH):
