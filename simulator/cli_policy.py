@@ -16,7 +16,7 @@ from simulator.policies.wire import MAX_MESSAGE
 
 def _serve(args) -> int:
     from simulator.policies.loading import load_factory
-    from simulator.policies.remote import PolicyServer
+    from simulator.policies.server import PolicyServer
 
     factory = load_factory(args.factory)
     token = args.token if args.token is not None else os.environ.get("COBOTSIM_POLICY_TOKEN")

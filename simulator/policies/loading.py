@@ -27,7 +27,8 @@ from simulator.policies.interface import env_interface
 def policy_context(env) -> dict:
     """What a policy may want to know about the cell beyond the observation (plain data):
     scenario id, Gymnasium id, robot id, task kind, control period (s), the task's phase
-    names, the person's link names and handedness, and the robot's base position (m)."""
+    names, the person's link names and handedness, the robot's base position (m), the
+    action's control mode and the arm's joint names (the order of ``robot_q``)."""
     base = env.unwrapped
     spec = base.scenario
     return {"scenario": spec.id, "gym_id": spec.gym_id, "robot": spec.robot.id,
@@ -35,7 +36,9 @@ def policy_context(env) -> dict:
             "phase_names": list(base.phase_names),
             "human_link_names": list(base.human_link_names),
             "handedness": spec.human.handedness,
-            "robot_base": [float(v) for v in spec.robot.position]}
+            "robot_base": [float(v) for v in spec.robot.position],
+            "control": base.control.name,
+            "joint_names": [j.name for j in base.robot.spec.joints]}
 
 
 def load_factory(spec: str):
@@ -64,6 +67,22 @@ def load_factory(spec: str):
     return factory
 
 
+def _remote(url: str, env, token: str | None, timeout: float | None):
+    """A connected :class:`~simulator.policies.remote.RemotePolicy`: a server that is
+    down, refuses, or does not fit the env is a ConfigError before the first episode."""
+    from simulator.policies.protocol import describe_env
+    from simulator.policies.remote import DEFAULT_TIMEOUT, RemotePolicy, RemotePolicyError
+
+    policy = RemotePolicy(url, env_interface(env), policy_context(env), token=token,
+                          timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                          description=describe_env(env))
+    try:
+        policy.connect()
+    except RemotePolicyError as exc:
+        raise ConfigError(str(exc)) from None
+    return policy
+
+
 def load_policy(spec: str, env, token: str | None = None, timeout: float | None = None,
                 trusted: bool = False):
     """The policy ``spec`` names (see the module docstring) for ``env``; ``token`` and
@@ -74,9 +93,7 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
     if spec == "scripted":
         return make_scripted(env)
     if spec.startswith(("ws://", "wss://")):
-        from simulator.policies.remote import DEFAULT_TIMEOUT, RemotePolicy
-        return RemotePolicy(spec, env_interface(env), policy_context(env), token=token,
-                            timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+        return _remote(spec, env, token, timeout)
     if spec.startswith("sb3:"):
         from simulator.policies.sb3_policy import Sb3Policy
         return Sb3Policy(spec, env_interface(env), trusted=trusted)

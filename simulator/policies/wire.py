@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PROTOCOL = 1                 # wire protocol version, exchanged in the handshake
+PROTOCOL = 2                 # wire protocol version, exchanged in the handshake
+OLD_PROTOCOLS = (1,)         # versions this cobotsim recognises and refuses by name
 MAX_MESSAGE = 16 * 2 ** 20   # bytes: default limit of one message (camera images fit)
 
 
