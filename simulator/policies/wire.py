@@ -27,7 +27,7 @@ def _msgpack():
 
 def _plain(value):
     if isinstance(value, np.ndarray):
-        a = np.ascontiguousarray(value)
+        a = value if value.flags.c_contiguous else value.copy(order="C")  # 0-d stays 0-d
         return {"__ndarray__": True, "dtype": a.dtype.str, "shape": list(a.shape),
                 "data": a.tobytes()}
     if isinstance(value, np.generic):
