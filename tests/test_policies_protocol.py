@@ -76,7 +76,7 @@ def test_serve_policy_scripted_gives_the_in_process_trace(env, scripted_server, 
     assert served.status == "complete" and served.steps == STEPS
     a, b = read_trace(local.trace), read_trace(served.trace)
     assert np.array_equal(np.asarray(a["/robot/q"]), np.asarray(b["/robot/q"]))
-    assert b.attrs["policy_protocol"] == 2
+    assert b.attrs["policy_protocol"] == "cobotsim 2"
     server = json.loads(b.attrs["policy_server"])
     assert server["name"] == "cobotsim serve-policy" and server["policy"] == "scripted"
     assert served.trace.name == "handover_ws_127.0.0.1_seed00003.h5"  # no port in the name

@@ -5,6 +5,8 @@
                       importable module (or a ``.py`` file path before the colon);
 ``ws://host:port``    a policy served by ``cobotsim serve-policy`` (or any server that
                       speaks the protocol of docs/policies.md);
+``openpi://host:port`` an openpi policy server, with a mapping file
+                      (:mod:`simulator.policies.openpi`);
 ``model.onnx``        an ONNX model with its mapping ``model.onnx.yaml``
                       (:mod:`simulator.policies.onnx_policy`);
 ``sb3:ALGO:model.zip`` a Stable-Baselines3 model, loaded only with ``trusted=True``
@@ -83,17 +85,31 @@ def _remote(url: str, env, token: str | None, timeout: float | None):
     return policy
 
 
+def _openpi(url: str, env, mapping: str | None, token: str | None, timeout: float | None):
+    from simulator.policies.openpi import OpenpiPolicy
+    from simulator.policies.openpi_map import OpenpiMapping
+
+    if mapping is None:
+        raise ConfigError(f"policy {url!r}: an openpi server needs a mapping file (--map "
+                          "MAPPING.yaml; docs/policies.md)")
+    return OpenpiPolicy(url, OpenpiMapping(mapping, env), env, token=token,
+                        timeout=10.0 if timeout is None else timeout)
+
+
 def load_policy(spec: str, env, token: str | None = None, timeout: float | None = None,
-                trusted: bool = False):
+                trusted: bool = False, mapping: str | None = None):
     """The policy ``spec`` names (see the module docstring) for ``env``; ``token`` and
     ``timeout`` (s) for a policy server, ``trusted`` for a file format that can execute
-    code when loaded (Stable-Baselines3)."""
+    code when loaded (Stable-Baselines3), ``mapping`` the mapping file of an openpi
+    server."""
     from simulator.policies.scripted import make_scripted
 
     if spec == "scripted":
         return make_scripted(env)
     if spec.startswith(("ws://", "wss://")):
         return _remote(spec, env, token, timeout)
+    if spec.startswith("openpi://"):
+        return _openpi(spec, env, mapping, token, timeout)
     if spec.startswith("sb3:"):
         from simulator.policies.sb3_policy import Sb3Policy
         return Sb3Policy(spec, env_interface(env), trusted=trusted)
@@ -108,5 +124,5 @@ def load_policy(spec: str, env, token: str | None = None, timeout: float | None 
             raise ConfigError(f"policy {spec!r}: the factory failed: {type(exc).__name__}: "
                               f"{exc}") from None
     raise ConfigError(f"unknown policy {spec!r}: expected 'scripted', 'module:factory', "
-                      "'file.py:factory', 'ws://host:port', 'model.onnx' or "
+                      "'file.py:factory', 'ws://host:port', 'openpi://host:port', 'model.onnx' or "
                       "'sb3:ALGORITHM:model.zip'")

@@ -50,14 +50,16 @@ def _websockets():
     return websockets
 
 
-def open_connection(url: str, timeout: float, max_size: int):
-    """A WebSocket client connection to ``url`` (no compression, no proxy)."""
+def open_connection(url: str, timeout: float, max_size: int, headers: dict | None = None):
+    """A WebSocket client connection to ``url`` (no compression, no proxy; ``headers``:
+    extra HTTP headers of the opening handshake)."""
     ws = _websockets()
     # websockets 17 asks for legacy=True to keep connect() as it was; 16 (the last for
     # Python 3.10) and older have no such argument and behave that way anyway
     legacy = {"legacy": True} if "legacy" in inspect.signature(ws.sync.client.connect).parameters else {}
+    extra = {"additional_headers": headers} if headers else {}
     return ws.sync.client.connect(url, open_timeout=timeout, max_size=max_size,
-                                  compression=None, proxy=None, **legacy)
+                                  compression=None, proxy=None, **legacy, **extra)
 
 
 def not_ours(url: str, what: str) -> str:
@@ -171,7 +173,7 @@ class RemotePolicy:
         self-description (JSON), once a welcome was received."""
         if self.server is None:
             return {}
-        return {"policy_protocol": PROTOCOL,
+        return {"policy_protocol": f"cobotsim {PROTOCOL}",
                 "policy_server": json.dumps(self.server, sort_keys=True, default=str)}
 
     # the policy -----------------------------------------------------------
