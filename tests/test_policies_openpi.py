@@ -164,3 +164,9 @@ def test_a_server_that_does_not_fit_is_one_error_before_the_first_episode(vision
     with failing.running() as url:
         with pytest.raises(ConfigError, match="failed: KeyError"):
             make_policy(url, vision_env, mapping=LIBERO, timeout=5.0)
+
+
+def test_the_guide_shows_the_tested_mappings():
+    guide = open(os.path.join(ROOT, "docs", "policies.md"), encoding="utf-8").read()
+    for path in (LIBERO, DROID):
+        assert open(path, encoding="utf-8").read() in guide

@@ -192,3 +192,27 @@ def test_the_server_refuses_version_1_by_name(scripted_server):
         ex.close()
     assert reply == {"type": "refused", "reason": "protocol version 1 is no longer served: this "
                      "server speaks version 2 (docs/policies.md); update the client"}
+
+
+def test_the_example_server_of_the_guide_conforms_and_runs_an_episode(env, tmp_path):
+    from tests.test_docs import code_blocks
+    source = [body for tag, body in code_blocks("policies.md")
+              if tag == "python" and body.startswith("# my_server.py")]
+    assert len(source) == 1 and len(source[0].splitlines()) < 70
+    (tmp_path / "my_server.py").write_text(source[0])
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "my_server.py"), "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[-1]
+        checks = run_conformance(url, steps=3, timeout=5.0)
+        assert [c.name for c in checks if not c.passed] == []
+        policy = make_policy(url, env, timeout=5.0)
+        try:
+            r = run_episode(env, policy, 0, tmp_path, url)
+        finally:
+            policy.close()
+        assert r.status == "complete" and r.steps == STEPS
+        assert json.loads(read_trace(r.trace).attrs["policy_server"])["name"] == "above-the-part"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
