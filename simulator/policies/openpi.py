@@ -141,17 +141,8 @@ class OpenpiPolicy:
 
     def _infer(self, request: dict) -> dict:
         start = time.perf_counter()
-        try:
-            self._conn.send(pack(request))
-            data = self._conn.recv(timeout=self.timeout)
-        except TimeoutError:
-            self.close()
-            raise RuntimeError(f"the openpi server at {self.url} did not answer within "
-                               f"{self.timeout:g} s") from None
-        except Exception as exc:
-            self.close()
-            raise RuntimeError(f"the connection to the openpi server at {self.url} was lost: "
-                               f"{type(exc).__name__}: {exc}") from None
+        from simulator.policies.remote import round_trip
+        data = round_trip(self._conn, pack(request), self.timeout, self.url, "a request", self.close)
         if isinstance(data, str):  # openpi's error report: a traceback, then close 1011
             self.close()
             last = data.strip().splitlines()[-1] if data.strip() else data

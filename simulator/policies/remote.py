@@ -62,6 +62,23 @@ def open_connection(url: str, timeout: float, max_size: int, headers: dict | Non
                                   compression=None, proxy=None, **legacy, **extra)
 
 
+def round_trip(conn, data: bytes, timeout: float, url: str, what: str, close):
+    """Send ``data`` on ``conn`` and return the reply frame; a reply later than
+    ``timeout`` s or a lost connection calls ``close()`` and raises
+    :class:`RemotePolicyError` naming the server and ``what`` was asked."""
+    try:
+        conn.send(data)
+        return conn.recv(timeout=timeout)
+    except TimeoutError:
+        close()
+        raise RemotePolicyError(f"the policy server at {url} did not answer {what} within "
+                                f"{timeout:g} s") from None
+    except Exception as exc:
+        close()
+        raise RemotePolicyError(f"the connection to the policy server at {url} was lost "
+                                f"during {what}: {type(exc).__name__}: {exc}") from None
+
+
 def not_ours(url: str, what: str) -> str:
     """The message for a server that answers outside cobotsim's protocol."""
     return (f"the server at {url} does not speak cobotsim's policy protocol: {what} (an openpi "
@@ -134,18 +151,8 @@ class RemotePolicy:
         log.info("connected to policy server %s (%s)", self.url, self.server)
 
     def _ask(self, message: dict) -> dict:
-        try:
-            self._conn.send(encode(message))
-            data = self._conn.recv(timeout=self.timeout)
-        except TimeoutError:
-            self.close()
-            raise RemotePolicyError(f"the policy server at {self.url} did not answer "
-                                    f"{message['type']!r} within {self.timeout:g} s") from None
-        except Exception as exc:
-            self.close()
-            raise RemotePolicyError(f"the connection to the policy server at {self.url} was "
-                                    f"lost during {message['type']!r}: {type(exc).__name__}: "
-                                    f"{exc}") from None
+        data = round_trip(self._conn, encode(message), self.timeout, self.url,
+                          repr(message["type"]), self.close)
         if isinstance(data, str):
             self.close()
             raise RemotePolicyError(not_ours(self.url, f"it answered {message['type']!r} with a "
