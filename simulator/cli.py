@@ -38,7 +38,8 @@ def _run(args) -> int:
         raise ConfigError("--shield and --no-shields contradict each other")
     shields = [] if args.no_shields else (args.shield or None)
     width, height = _size(args.camera_size)
-    env = CellEnv(args.scenario, robot=args.robot, render_mode="rgb_array" if args.video else None,
+    env = CellEnv(args.scenario, robot=args.robot, control=args.control,
+                  render_mode="rgb_array" if args.video else None,
                   shields=shields, cameras=tuple(args.camera), camera_size=(width, height),
                   camera_depth=args.depth, instruction=args.instruction)
     policy = None
@@ -48,7 +49,7 @@ def _run(args) -> int:
         from simulator.policies.timing import Latency
         latency = Latency.parse(args.latency)
         policy = make_policy(args.policy, env, token=token, timeout=args.timeout,
-                             trusted=args.trusted_model)
+                             trusted=args.trusted_model, mapping=args.map)
         out = Path(args.out)
         stack.enter_context(RunFolderLock(out, f"cobotsim run {args.scenario} --out {out}"))
         stack.enter_context(sigterm_as_interrupt())
@@ -143,8 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run seeded episodes of a scenario and write traces")
     run.add_argument("scenario", help="scenario name (see 'cobotsim list scenarios') or YAML path")
     run.add_argument("--policy", default="scripted",
-                     help="scripted (default), module:factory, file.py:factory or "
-                          "ws://host:port (a policy server; docs/policies.md)")
+                     help="scripted (default), module:factory, file.py:factory, "
+                          "ws://host:port (a policy server) or openpi://host:port (with --map; "
+                          "docs/policies.md)")
+    run.add_argument("--map", default=None, metavar="MAPPING.yaml",
+                     help="how the cell's observations and actions map to an openpi server's")
+    run.add_argument("--control", default="ee_delta", choices=["ee_delta", "joint_position"],
+                     help="the action's control mode (default ee_delta)")
     run.add_argument("--token", default=None, help="shared secret for a policy server "
                      "(default: COBOTSIM_POLICY_TOKEN if set)")
     run.add_argument("--timeout", type=float, default=None,

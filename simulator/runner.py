@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.policies.interface import check_interface, env_interface
+from simulator.policies.protocol import EpisodeTally
 from simulator.policies.timing import Latency, PolicyExecutor
 from simulator.run_folder import raise_if_terminated
 from simulator.traces import TraceRecorder, TraceWriteError
@@ -52,10 +53,28 @@ def _compute_time(policy, wall: float) -> float:
 
 
 def trace_name(scenario: str, policy: str, seed: int) -> str:
-    """``<scenario>_<policy>_seed<NNNNN>``; characters of the policy spec that do not
-    belong in a file name (``ws://host:port``, ``module:factory``) become ``_``."""
+    """``<scenario>_<policy>_seed<NNNNN>``; a server address keeps its scheme and host
+    only (``ws://gpu-box:8765`` -> ``ws_gpu-box``: the name does not depend on the port),
+    and characters that do not belong in a file name (``module:factory``) become ``_``."""
+    address = re.fullmatch(r"([a-z]+)://(\[[^\]]*\]|[^:/]*)(:\d*)?(/.*)?", policy)
+    if address:
+        policy = f"{address[1]}_{address[2]}"
     label = re.sub(r"[^A-Za-z0-9.+-]+", "_", policy).strip("_") or "policy"
     return f"{scenario}_{label}_seed{seed:05d}"
+
+
+def _tell_end(policy, status: str, success: bool, steps: int, sim_time: float,
+              tally: EpisodeTally) -> None:
+    """Tell a policy that has ``end(summary)`` how its episode ended (a remote policy
+    passes it to its server as an ``end`` message); its failure changes no result."""
+    end = getattr(policy, "end", None)
+    if not callable(end):
+        return
+    try:
+        end({"status": status, "success": bool(success), "steps": int(steps),
+             "sim_time": float(sim_time), "safety": tally.summary()})
+    except Exception as exc:
+        log.warning("the policy's end() failed: %s: %s", type(exc).__name__, exc)
 
 
 def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
@@ -86,6 +105,7 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
     start = time.perf_counter()
     obs, info = recorder.reset(seed=seed)
     steps, status, error = 0, "complete", ""
+    tally = EpisodeTally()
     executor.reset(seed)
     try:
         try:
@@ -93,6 +113,8 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
         except Exception as exc:  # e.g. a policy server that is down
             status, error = "policy_error", f"{type(exc).__name__}: {exc}"
             log.warning("seed %d: policy reset failed: %s", seed, error)
+        recorder.add_final_attrs(getattr(policy, "trace_attrs", dict)())
+        if status != "complete":
             recorder.mark(status, error)
         while status == "complete":
             try:
@@ -122,6 +144,7 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
                 recorder.mark(status, error)
                 break
             steps += 1
+            tally.add(info)
             raise_if_terminated()
             if terminated or truncated:
                 status, error = info["status"], info.get("error", "")
@@ -130,6 +153,7 @@ def run_episode(env, policy, seed: int, out_dir: Path, policy_name: str,
         recorder.mark("interrupted", "interrupted by the user")
         raise
     success = status == "complete" and bool(info.get("success", False))
+    _tell_end(policy, status, success, steps, base.sim.time, tally)
     if video:
         wrapped.finish()  # also after an early end (policy or physics fault)
     return EpisodeResult(seed, status, success, steps, base.sim.time,

@@ -14,7 +14,8 @@ from simulator.errors import ConfigError
 from simulator.policies import make_policy
 from simulator.policies.interface import (ArraySpec, CallablePolicy, Interface,
                                           as_action_chunk, check_interface, env_interface)
-from simulator.policies.remote import PolicyServer, RemotePolicy, RemotePolicyError
+from simulator.policies.remote import RemotePolicy, RemotePolicyError
+from simulator.policies.server import PolicyServer
 from simulator.policies.wire import decode, encode
 from simulator.runner import run_episode
 from simulator.traces import read_trace

@@ -12,7 +12,8 @@ from simulator.policies.scripted import SCRIPTED, make_scripted
 
 def make_policy(spec: str, env, **options):
     """The policy ``spec`` names for ``env``: ``scripted``, ``module:factory``,
-    ``file.py:factory`` or ``ws://host:port`` (options: ``token``, ``timeout``)."""
+    ``file.py:factory``, ``ws://host:port``, ``openpi://host:port``, ``model.onnx`` or
+    ``sb3:ALGO:model.zip`` (options: ``token``, ``timeout``, ``trusted``, ``mapping``)."""
     from simulator.policies.loading import load_policy
     return load_policy(spec, env, **options)
 

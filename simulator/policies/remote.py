@@ -1,33 +1,35 @@
-"""Remote policies over WebSocket: a client that runs as a policy inside the env, and a
-server that serves any Python policy (``cobotsim serve-policy``). The protocol is in
-docs/policies.md; the message codec in :mod:`simulator.policies.wire`.
+"""The client of remote policies: a policy served over WebSocket, used like a local one.
+The protocol (version 2) is specified in docs/policies.md; messages and checks are in
+:mod:`simulator.policies.protocol`, the codec in :mod:`simulator.policies.wire`, the
+server in :mod:`simulator.policies.server`.
 
-Conversation (client first; every message a msgpack map, binary WebSocket frames):
+Conversation (client first; every message a msgpack map in a binary frame):
 
-``hello``   {protocol, interface, context, token}     -> ``welcome`` {protocol, interface,
-            server} or ``refused`` {reason}, then the server closes
-``reset``   {seed, info}                               -> ``ready`` {}
-``act``     {id, observation}                          -> ``action`` {id, action, compute_time}
-anything wrong on the server                           -> ``error`` {message}
+``hello``  {protocol, token, interface, context}  -> ``welcome`` {protocol, server, interface}
+                                                     or ``refused`` {reason}, then close
+``reset``  {seed, info}                           -> ``ready``
+``act``    {id, observation}                      -> ``action`` {id, action, compute_time}
+``end``    {status, success, steps, sim_time, safety} -> ``ended``
+a request the server cannot serve                 -> ``error`` {message}
 
-The server makes one policy per connection with its factory, from the client's
-interface and context; it listens on loopback unless told otherwise, limits message
-sizes, and can require a shared token. The client has a timeout on every reply and
-connects again at the next episode after a connection was lost; a lost connection or
-a late reply within an episode is a policy fault (the episode ends ``policy_error``).
+``id`` counts from 1 in each episode. :meth:`RemotePolicy.connect` (called by
+:func:`~simulator.policies.make_policy` before the first episode) refuses a server that
+speaks another protocol or version, or whose welcome does not fit the env, naming every
+difference. Within a run a lost connection or a late reply ends the episode
+``policy_error``; the client connects again at the next episode.
 """
 from __future__ import annotations
 
-import hmac
 import inspect
+import json
 import logging
-import threading
-import time
+import math
 
 from simulator.errors import ConfigError
-from simulator.policies.interface import Interface, interface_differences
-from simulator.policies.wire import MAX_MESSAGE, PROTOCOL, decode, encode
-from simulator.version import __version__
+from simulator.policies.interface import Interface
+from simulator.policies.protocol import (action_problems, reply_problems, reset_info,
+                                         welcome_problems, wire_observation)
+from simulator.policies.wire import MAX_MESSAGE, OLD_PROTOCOLS, PROTOCOL, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -48,75 +50,119 @@ def _websockets():
     return websockets
 
 
-# ---------------------------------------------------------------------- client
+def open_connection(url: str, timeout: float, max_size: int, headers: dict | None = None):
+    """A WebSocket client connection to ``url`` (no compression, no proxy; ``headers``:
+    extra HTTP headers of the opening handshake)."""
+    ws = _websockets()
+    # websockets 17 asks for legacy=True to keep connect() as it was; 16 (the last for
+    # Python 3.10) and older have no such argument and behave that way anyway
+    legacy = {"legacy": True} if "legacy" in inspect.signature(ws.sync.client.connect).parameters else {}
+    extra = {"additional_headers": headers} if headers else {}
+    return ws.sync.client.connect(url, open_timeout=timeout, max_size=max_size,
+                                  compression=None, proxy=None, **legacy, **extra)
+
+
+def round_trip(conn, data: bytes, timeout: float, url: str, what: str, close):
+    """Send ``data`` on ``conn`` and return the reply frame; a reply later than
+    ``timeout`` s or a lost connection calls ``close()`` and raises
+    :class:`RemotePolicyError` naming the server and ``what`` was asked."""
+    try:
+        conn.send(data)
+        return conn.recv(timeout=timeout)
+    except TimeoutError:
+        close()
+        raise RemotePolicyError(f"the policy server at {url} did not answer {what} within "
+                                f"{timeout:g} s") from None
+    except Exception as exc:
+        close()
+        raise RemotePolicyError(f"the connection to the policy server at {url} was lost "
+                                f"during {what}: {type(exc).__name__}: {exc}") from None
+
+
+def not_ours(url: str, what: str) -> str:
+    """The message for a server that answers outside cobotsim's protocol."""
+    return (f"the server at {url} does not speak cobotsim's policy protocol: {what} (an openpi "
+            "server sends its metadata first: use --policy openpi://HOST:PORT --map MAPPING.yaml)")
+
+
 class RemotePolicy:
     """A policy served at ``url`` (``ws://host:port``), used like a local one.
 
     Args:
         url: the server's address.
-        interface: the env's :class:`Interface`, sent in the handshake; the server refuses
-            when its policy expects something else.
-        context: plain data about the episode's cell (scenario id, robot, control
-            period, ...) for the server's factory.
+        interface: the env's :class:`Interface`; the welcome's interface is checked
+            against it.
+        context: plain data about the cell (scenario id, robot, control period, ...).
         token: shared secret, if the server requires one.
         timeout: s to wait for the connection and for each reply.
         max_size: largest message accepted, bytes.
+        description: the hello's ``interface`` map (:func:`~simulator.policies.protocol.
+            describe_env`); default: shapes and dtypes from ``interface``.
     """
 
     def __init__(self, url: str, interface: Interface, context: dict | None = None,
                  token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 max_size: int = MAX_MESSAGE) -> None:
+                 max_size: int = MAX_MESSAGE, description: dict | None = None) -> None:
         if not str(url).startswith(("ws://", "wss://")):
             raise ConfigError(f"a remote policy address must start with ws:// or wss://, got {url!r}")
         self.url, self.interface = url, interface
         self.context, self.token = dict(context or {}), token
         self.timeout, self.max_size = float(timeout), int(max_size)
+        self.description = description or interface.as_dict()
         self.server_interface: Interface | None = None
+        self.server: dict | None = None   # the welcome's self-description
         self.compute_times: list[float] = []  # s, the server's compute time per act
         self._conn = None
         self._next_id = 0
 
     # the connection -------------------------------------------------------
-    def _connect(self) -> None:
-        ws = _websockets()
-        # websockets 17 asks for legacy=True to keep connect() as it was; 16 (the last for
-        # Python 3.10) and older have no such argument and behave that way anyway
-        legacy = {"legacy": True} if "legacy" in inspect.signature(ws.sync.client.connect).parameters else {}
+    def connect(self) -> None:
+        """Open the connection and shake hands; raises :class:`RemotePolicyError` naming
+        every problem of the welcome."""
+        self.close()
         try:
-            self._conn = ws.sync.client.connect(self.url, open_timeout=self.timeout,
-                                                max_size=self.max_size, compression=None,
-                                                proxy=None, **legacy)
+            self._conn = open_connection(self.url, self.timeout, self.max_size)
         except Exception as exc:
             raise RemotePolicyError(f"cannot connect to the policy server at {self.url}: "
                                     f"{type(exc).__name__}: {exc}") from None
-        reply = self._ask({"type": "hello", "protocol": PROTOCOL,
-                           "interface": self.interface.as_dict(), "context": self.context,
-                           "token": self.token})
-        if reply["type"] == "refused":
+        reply = self._ask({"type": "hello", "protocol": PROTOCOL, "token": self.token,
+                           "interface": self.description, "context": self.context})
+        problems = reply_problems("hello", reply)
+        if reply.get("type") == "refused":
             self.close()
-            raise RemotePolicyError(f"the policy server at {self.url} refused: {reply.get('reason')}")
-        if reply["type"] != "welcome":
+            reason = str(reply.get("reason"))
+            hint = (f" (this cobotsim speaks protocol version {PROTOCOL}: update the server)"
+                    if "protocol" in reason else "")
+            raise RemotePolicyError(f"the policy server at {self.url} refused: {reason}{hint}")
+        if reply.get("protocol") in OLD_PROTOCOLS:
             self.close()
-            raise RemotePolicyError(f"the policy server at {self.url} answered the handshake "
-                                    f"with {reply['type']!r}")
+            raise RemotePolicyError(f"the policy server at {self.url} speaks protocol version "
+                                    f"{reply.get('protocol')}; this cobotsim speaks version "
+                                    f"{PROTOCOL} only (docs/policies.md): update the server")
+        control = (self.description.get("action") or {}).get("control", "")
+        problems += [] if problems else welcome_problems(reply, self.interface, control)
+        if problems:
+            self.close()
+            raise RemotePolicyError(f"the welcome of the policy server at {self.url} does not "
+                                    "fit: " + "; ".join(problems))
         offered = reply.get("interface")
-        self.server_interface = Interface.from_dict(offered, "server interface") if offered else None
-        log.info("connected to policy server %s (%s)", self.url, reply.get("server", "?"))
+        self.server_interface = Interface.from_dict(offered, "welcome.interface") if offered else None
+        self.server = dict(reply["server"])
+        log.info("connected to policy server %s (%s)", self.url, self.server)
 
     def _ask(self, message: dict) -> dict:
+        data = round_trip(self._conn, encode(message), self.timeout, self.url,
+                          repr(message["type"]), self.close)
+        if isinstance(data, str):
+            self.close()
+            raise RemotePolicyError(not_ours(self.url, f"it answered {message['type']!r} with a "
+                                             f"text frame: {data[:200]!r}"))
         try:
-            self._conn.send(encode(message))
-            data = self._conn.recv(timeout=self.timeout)
-        except TimeoutError:
+            reply = decode(data, self.max_size)
+        except ValueError as exc:
             self.close()
-            raise RemotePolicyError(f"the policy server at {self.url} did not answer "
-                                    f"{message['type']!r} within {self.timeout:g} s") from None
-        except Exception as exc:
-            self.close()
-            raise RemotePolicyError(f"the connection to the policy server at {self.url} was "
-                                    f"lost during {message['type']!r}: {type(exc).__name__}: "
-                                    f"{exc}") from None
-        reply = decode(data if isinstance(data, bytes) else data.encode(), self.max_size)
+            raise RemotePolicyError(not_ours(self.url, f"its answer to {message['type']!r} is "
+                                             f"not a message ({exc})")) from None
         if reply["type"] == "error":
             raise RemotePolicyError(f"the policy server at {self.url} failed: {reply.get('message')}")
         return reply
@@ -129,132 +175,52 @@ class RemotePolicy:
                 pass
             self._conn = None
 
+    def trace_attrs(self) -> dict:
+        """Root attributes for the trace: the protocol version and the server's
+        self-description (JSON), once a welcome was received."""
+        if self.server is None:
+            return {}
+        return {"policy_protocol": f"cobotsim {PROTOCOL}",
+                "policy_server": json.dumps(self.server, sort_keys=True, default=str)}
+
     # the policy -----------------------------------------------------------
     def reset(self, seed=None, info=None) -> None:
         """Start an episode; connects (again) first if there is no connection."""
         if self._conn is None:
-            self._connect()
+            self.connect()
         self.compute_times = []
-        self._ask({"type": "reset", "seed": seed, "info": info or {}})
+        self._next_id = 0
+        self._ask({"type": "reset", "seed": None if seed is None else int(seed),
+                   "info": reset_info(info)})
 
     def act(self, observation):
         if self._conn is None:
             raise RemotePolicyError(f"no connection to the policy server at {self.url} "
                                     "(lost earlier in this episode)")
         self._next_id += 1
-        reply = self._ask({"type": "act", "id": self._next_id, "observation": observation})
-        if reply["type"] != "action" or reply.get("id") != self._next_id:
-            raise RemotePolicyError(f"expected the action for request {self._next_id}, got "
-                                    f"{reply['type']!r} for {reply.get('id')!r}")
-        self.compute_times.append(float(reply.get("compute_time", float("nan"))))
+        reply = self._ask({"type": "act", "id": self._next_id,
+                           "observation": wire_observation(observation)})
+        problems = reply_problems("act", reply) or action_problems(
+            reply, self._next_id, self.interface.action.shape)
+        if problems:
+            raise RemotePolicyError(f"the policy server at {self.url}: " + "; ".join(problems))
+        t = reply.get("compute_time")
+        self.compute_times.append(math.nan if t is None else float(t))
         return reply["action"]
 
-
-# ---------------------------------------------------------------------- server
-class PolicyServer:
-    """Serves the policies a ``factory(interface, context)`` makes, one per connection.
-
-    Args:
-        factory: called with the client's :class:`Interface` and context dict; returns a
-            policy (``reset``, ``act``, optionally ``interface``).
-        host: address to listen on (default loopback only).
-        port: TCP port (0: any free one; see :attr:`port`).
-        token: shared secret a client must send, or None.
-        max_size: largest message accepted, bytes.
-    """
-
-    def __init__(self, factory, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None, max_size: int = MAX_MESSAGE) -> None:
-        ws = _websockets()
-        self.factory, self.token, self.max_size = factory, token, int(max_size)
-        self._open: set = set()   # the connections being served
-        self._open_lock = threading.Lock()
-        self._server = ws.sync.server.serve(self._serve, host, port, max_size=self.max_size,
-                                            compression=None)
-        self.host, self.port = self._server.socket.getsockname()[:2]
-
-    @property
-    def url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def shutdown(self) -> None:
-        """Stop listening and close the open connections (code 1001, going away)."""
-        self._server.shutdown()
-        # websockets 17 closes them in shutdown(); 16 (the last for Python 3.10) only stops
-        # listening
-        with self._open_lock:
-            open_now = list(self._open)
-        for conn in open_now:
-            conn.close(code=1001)
-
-    def _serve(self, conn) -> None:
-        with self._open_lock:
-            self._open.add(conn)
-        try:
-            self._handle(conn)
-        finally:
-            with self._open_lock:
-                self._open.discard(conn)
-
-    def _handle(self, conn) -> None:
-        def send(message: dict) -> None:
-            conn.send(encode(message))
-
-        try:
-            hello = decode(conn.recv(timeout=DEFAULT_TIMEOUT), self.max_size)
-        except Exception as exc:
-            log.warning("policy server: no valid hello from %s: %s", conn.remote_address, exc)
+    def end(self, summary: dict) -> None:
+        """Tell the server how the episode ended (an ``end`` message); a server that
+        does not answer is logged, the episode's result stands."""
+        if self._conn is None:
             return
-        reason = self._refusal(hello)
-        policy = None
-        if reason is None:
-            try:
-                client = Interface.from_dict(hello["interface"], "client interface")
-                policy = self.factory(client, dict(hello.get("context") or {}))
-                own = getattr(policy, "interface", None)
-                if own is not None:
-                    own = Interface.from_dict(own) if isinstance(own, dict) else own
-                    problems = interface_differences(own, client)
-                    if problems:
-                        reason = "the interfaces differ: " + "; ".join(problems)
-            except Exception as exc:
-                reason = f"the policy could not be made: {type(exc).__name__}: {exc}"
-        if reason is not None:
-            log.warning("policy server: refused %s: %s", conn.remote_address, reason)
-            send({"type": "refused", "reason": reason})
-            conn.close()
-            return
-        own = getattr(policy, "interface", None)
-        send({"type": "welcome", "protocol": PROTOCOL, "server": f"cobotsim {__version__}",
-              "interface": (own.as_dict() if isinstance(own, Interface) else own)})
-        for data in conn:
-            try:
-                message = decode(data if isinstance(data, bytes) else data.encode(), self.max_size)
-                if message["type"] == "reset":
-                    policy.reset(message.get("seed"), message.get("info"))
-                    send({"type": "ready"})
-                elif message["type"] == "act":
-                    start = time.perf_counter()
-                    action = policy.act(message["observation"])
-                    send({"type": "action", "id": message.get("id"), "action": action,
-                          "compute_time": time.perf_counter() - start})
-                else:
-                    send({"type": "error", "message": f"unknown message type {message['type']!r}"})
-            except Exception as exc:  # the policy's fault: report it, keep serving
-                log.warning("policy server: %s: %s", type(exc).__name__, exc)
-                send({"type": "error", "message": f"{type(exc).__name__}: {exc}"})
+        try:
+            self._ask({"type": "end", **summary})
+        except RemotePolicyError as exc:
+            log.warning("the policy server did not take the episode's end: %s", exc)
 
-    def _refusal(self, hello: dict) -> str | None:
-        if hello.get("type") != "hello":
-            return f"expected a 'hello' first, got {hello.get('type')!r}"
-        if hello.get("protocol") != PROTOCOL:
-            return f"protocol {hello.get('protocol')!r} is not supported (this server speaks {PROTOCOL})"
-        if self.token is not None and not hmac.compare_digest(str(hello.get("token") or ""),
-                                                              self.token):
-            return "a valid token is required"
-        if "interface" not in hello:
-            return "the hello carries no interface"
-        return None
+
+def __getattr__(name):  # PolicyServer moved to simulator.policies.server
+    if name == "PolicyServer":
+        from simulator.policies.server import PolicyServer
+        return PolicyServer
+    raise AttributeError(name)

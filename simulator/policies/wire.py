@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PROTOCOL = 1                 # wire protocol version, exchanged in the handshake
+PROTOCOL = 2                 # wire protocol version, exchanged in the handshake
+OLD_PROTOCOLS = (1,)         # versions this cobotsim recognises and refuses by name
 MAX_MESSAGE = 16 * 2 ** 20   # bytes: default limit of one message (camera images fit)
 
 
@@ -26,7 +27,7 @@ def _msgpack():
 
 def _plain(value):
     if isinstance(value, np.ndarray):
-        a = np.ascontiguousarray(value)
+        a = value if value.flags.c_contiguous else value.copy(order="C")  # 0-d stays 0-d
         return {"__ndarray__": True, "dtype": a.dtype.str, "shape": list(a.shape),
                 "data": a.tobytes()}
     if isinstance(value, np.generic):

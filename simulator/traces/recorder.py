@@ -71,6 +71,12 @@ class TraceRecorder(gymnasium.Wrapper):
         self._started = 0.0
         self._last_time: float | None = None
         self._extras: dict[str, Any] = {}
+        self._final_attrs: dict[str, Any] = {}
+
+    def add_final_attrs(self, values: Mapping[str, Any]) -> None:
+        """Root attributes known only once the episode has begun (e.g. a policy server's
+        self-description after its welcome), written when the trace is finished."""
+        self._final_attrs.update(values)
 
     def add_to_next_row(self, values: Mapping[str, Any]) -> None:
         """Datasets the caller adds to the row of the next ``step`` (e.g. the runner's
@@ -109,6 +115,7 @@ class TraceRecorder(gymnasium.Wrapper):
                              {**RECORDER_UNITS, **self._optional("trace_units"), **self.units},
                              **self.writer_options)
         self._writer, self._started, self._last_time = writer, started, None
+        self._final_attrs = {}
         try:
             for dataset, dataset_attrs in self._optional("trace_dataset_attrs").items():
                 writer.set_dataset_attrs(dataset, **dataset_attrs)
@@ -163,7 +170,8 @@ class TraceRecorder(gymnasium.Wrapper):
             tables = getattr(self.env.unwrapped, "trace_tables", None)
             for path, (records, dtype, units) in (tables() if callable(tables) else {}).items():
                 writer.add_table(path, records, dtype=dtype, units=units)
-            final = {"success": success, "error": error, "n_steps": writer.n_rows,
+            final = {**self._final_attrs, "success": success, "error": error,
+                     "n_steps": writer.n_rows,
                      "wall_time": time.perf_counter() - self._started}
             if self._last_time is not None:
                 final["sim_time"] = self._last_time
