@@ -70,12 +70,14 @@ UP = ("pelvis", "abdomen", "chest", "neck", "head")
 
 @dataclass(frozen=True)
 class Anchor:
-    """One anchor: the body area it stands for, its human link and the point (m) in that
-    link's frame."""
+    """One anchor: the body area it stands for, its human link, the point (m) on the
+    capsule surface in that link's frame and the outward surface normal there (unit, link
+    frame)."""
 
     area_id: int
     link: str
     point: tuple[float, float, float]
+    normal: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def link_anchors(link_name: str, length: float, radius: float, handedness: str) -> list[Anchor]:
@@ -92,7 +94,8 @@ def link_anchors(link_name: str, length: float, radius: float, handedness: str) 
             axis = np.array([0.0, 0.0, (t - 0.5) * length])
         else:
             axis = np.array([0.0, 0.0, (1.0 if seg in UP else -1.0) * t * length])
-        out.append(Anchor(int(area), link_name, tuple(float(v) for v in axis + radius * d)))
+        out.append(Anchor(int(area), link_name, tuple(float(v) for v in axis + radius * d),
+                          tuple(float(v) for v in d)))
     return out
 
 
