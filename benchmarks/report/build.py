@@ -33,7 +33,8 @@ def _verdicts(run: RunData, t) -> Section:
         table = tables.get(name, {})
         risk = max((w.risk for w in table.values()), default=0.0)
         margin = s["spread"]["min_ssm_margin_m"]["worst"]
-        rows.append([name, Cell(f"{t.verdict(risk <= 1.0)} ({number(risk)})", PASS if risk <= 1.0 else FAIL),
+        found = f"{t.verdict(risk <= 1.0)} ({number(risk)})" if table else f"{t.verdict(True)} ({t('no contact')})"
+        rows.append([name, Cell(found, PASS if risk <= 1.0 else FAIL),
                      Cell(number(margin, 3, "m"), FAIL if not math.isnan(margin) and margin < 0 else PASS),
                      percent(s["rates"]["unsafe"]), percent(s["rates"]["success"])])
     section.add(Table([t("configuration"), t("power and force limiting (highest risk index)"),

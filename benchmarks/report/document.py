@@ -35,6 +35,7 @@ class Figure:
     png: bytes
     caption: str
     name: str                          # a stable id (file-name-like), for tests and anchors
+    width: float = 1.0                 # fraction of the text width
 
 
 @dataclass

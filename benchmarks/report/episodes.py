@@ -132,8 +132,8 @@ def incomplete(run: RunData, t) -> Section:
     if not missing and not run.notes:
         return section.add(Paragraph(t("None: every planned episode is complete and its trace was "
                                        "read.")))
-    for note in run.notes:
-        section.add(Paragraph(note, WARN))
+    for note, values in run.notes:
+        section.add(Paragraph(t(note, **values), WARN))
     if missing:
         section.add(Paragraph(t("Unreadable episodes are left out of every table and rate; episodes "
                                 "that ended on a fault count as ended (never as safe); interrupted and "

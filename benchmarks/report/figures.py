@@ -101,7 +101,7 @@ def event_bars(events: list[dict], t) -> Figure | None:
     ax.set_yticks(y, [f"{e['start']:.2f} s {e['area']}" for e in events], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, max(1.4, float(np.nanmax(np.minimum(np.r_[fr, pr], 3.0))) + 0.6))
-    ax.set_xlabel(t("ratio to limit"))
+    ax.set_xlabel(t("ratio to limit (bars end at 3)"))
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     return fig

@@ -95,7 +95,7 @@ class _Pdf:
 
         with Image.open(io.BytesIO(figure.png)) as image:
             ratio = image.height / image.width
-        width = min(self.width, 180.0)
+        width = min(self.width, 180.0) * figure.width
         height = width * ratio
         if self.pdf.get_y() + height + 10 > self.pdf.h - self.pdf.b_margin:
             self.pdf.add_page()

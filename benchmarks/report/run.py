@@ -53,7 +53,7 @@ class RunData:
     pairs: list[tuple[str, str]]
     summary: dict
     summary_file: dict | None
-    notes: list[str] = field(default_factory=list)
+    notes: list[tuple[str, dict]] = field(default_factory=list)
 
     @property
     def unreadable(self) -> list[dict]:
@@ -164,7 +164,8 @@ def load_run(folder) -> RunData:
     manifest = _manifest(folder) if folder.is_dir() else None
     traces = sorted((folder / TRACES).glob("*.h5")) if (folder / TRACES).is_dir() else []
     _check_folder(folder, manifest, traces)
-    notes = [f"{p.relative_to(folder)}: an unfinished trace (.partial) left by a run that died"
+    notes = [("{file}: an unfinished trace (.partial) left by a run that died",
+              {"file": str(p.relative_to(folder))})
              for p in sorted((folder / TRACES).glob(f"*{PARTIAL_SUFFIX}"))]
     rows, facts = [], []
     table = folder / EPISODES
@@ -179,13 +180,13 @@ def load_run(folder) -> RunData:
             row, fact = _verify(folder, folder / plan["trace"], plan)
             rows.append(row)
             facts.append(fact)
-        notes += [f"{p.relative_to(folder)}: a trace that is not in {EPISODES} (not reported)"
-                  for p in traces if p.resolve() not in used]
+        notes += [("{file}: a trace that is not in episodes.csv (not reported)",
+                   {"file": str(p.relative_to(folder))}) for p in traces if p.resolve() not in used]
     else:
         if manifest is not None:
-            notes.append(f"{EPISODES} is missing (the run stopped before writing its tables): "
-                         f"the report holds the {len(traces)} traces found of "
-                         f"{manifest.get('planned', '?')} planned episodes")
+            notes.append(("episodes.csv is missing (the run stopped before writing its tables): "
+                          "the report holds the {found} traces found of {planned} planned episodes",
+                          {"found": len(traces), "planned": manifest.get("planned", "?")}))
         for path in traces:
             row, fact = _verify(folder, path, None)
             rows.append(row)
@@ -201,7 +202,8 @@ def load_run(folder) -> RunData:
         try:
             summary_file = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            notes.append(f"{SUMMARY} cannot be read ({exc}); the statistics are recomputed")
+            notes.append(("summary.json cannot be read ({error}); the statistics are recomputed",
+                          {"error": str(exc)}))
     return RunData(folder, "suite" if manifest else "run", manifest, rows,
                    [f for f in facts if f is not None], pairs, summarize(rows, pairs),
                    summary_file, notes)

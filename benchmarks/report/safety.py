@@ -134,7 +134,7 @@ def pfl(run: RunData, t, fonts) -> Section:
                                t("white: no contact; dominant hand drawn as the right hand"), name)
             png = figures.png(fig)
         section.add(Figure(png, t("Body map of {name}: the 29 areas of ISO/TS 15066 coloured by the "
-                                  "worst risk index reached.", name=name), f"bodymap-{name}"))
+                                  "worst risk index reached.", name=name), f"bodymap-{name}", 0.8))
     return section
 
 
