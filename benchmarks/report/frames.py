@@ -110,9 +110,14 @@ def _schematic(fig: Figure, trace, row: int, when: float, t) -> None:
         ax.tick_params(labelsize=7)
 
 
-def still_frame(trace, run_folder: Path, when: float, t) -> tuple[Figure, str]:
+def _english(text: str, **values) -> str:
+    return text.format(**values) if values else text
+
+
+def still_frame(trace, run_folder: Path, when: float, t=_english) -> tuple[Figure, str]:
     """The picture of the moment ``when`` (s) and where it came from (``video`` or
-    ``trace``)."""
+    ``trace``); ``t`` translates the labels (default: English)."""
+    run_folder = Path(run_folder)
     time = trace["/time"]
     row = int(np.argmin(np.abs(time - when)))
     fig = Figure(figsize=(7.6, 3.9), dpi=DPI)
