@@ -82,6 +82,8 @@ def _event_rows(events: list[dict], names: dict[int, str], t) -> list[list]:
 def worst_episodes(run: RunData, t, fonts, n: int) -> Section:
     section = Section("worst", t("Worst episodes"))
     chosen = worst_rows(run.rows, n)
+    if n == 0:
+        return section.add(Paragraph(t("Not shown (--worst 0).")))
     if not chosen:
         return section.add(Paragraph(t("No complete episode had a contact or a separation below S_p.")))
     section.add(Paragraph(t("The {n} complete episodes with the highest contact ratio and the {n} "
