@@ -212,7 +212,7 @@ def test_an_incomplete_run_lists_every_missing_episode_and_is_marked(run, tmp_pa
     ended = sum(s["ended"] for s in data.summary["configurations"].values())
     assert ended == 2 and data.incomplete
     doc, _ = document(data, "en")
-    assert doc.incomplete.startswith("INCOMPLETE: 4 of 6 episodes")
+    assert doc.incomplete.startswith("INCOMPLETE: 4 of 6 episodes are not complete")
     listed = next(s for s in doc.sections if s.key == "incomplete").blocks[-1]
     assert {row[3].text for row in listed.cells()} == {f"traces/{p.name}" for p in traces[:4]}
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(doc)))

@@ -46,10 +46,11 @@ def _verdicts(run: RunData, t) -> Section:
 def _incomplete_note(run: RunData, t) -> str:
     if not run.incomplete:
         return ""
-    missing = len(run.not_complete)
-    return t("INCOMPLETE: {k} of {n} episodes are not complete or could not be read, and {notes} "
-             "problem(s) were found in the folder; the report is built from the rest. See "
-             "'Incomplete episodes'.", k=missing, n=len(run.rows), notes=len(run.notes))
+    note = t("INCOMPLETE: {k} of {n} episodes are not complete or could not be read; the report is "
+             "built from the rest. See 'Incomplete episodes'.", k=len(run.not_complete), n=len(run.rows))
+    if run.notes:
+        note += " " + t("{notes} problem(s) of the run folder are listed there too.", notes=len(run.notes))
+    return note
 
 
 def document(run: RunData, lang: str = "en", worst: int = WORST) -> tuple[Document, Text]:

@@ -77,12 +77,14 @@ class _Pdf:
             self.text(caption, SMALL, "B")
         self.pdf.set_font(self.family, "", size)
         head = fpdf.FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+        headed = any(columns)
         with self.pdf.table(col_widths=widths or None, text_align="LEFT", line_height=size * 0.48,
-                            headings_style=head, first_row_as_headings=True, width=self.width,
+                            headings_style=head, first_row_as_headings=headed, width=self.width,
                             padding=0.8) as table:
-            header = table.row()
-            for c in columns:
-                header.cell(c)
+            if headed:
+                header = table.row()
+                for c in columns:
+                    header.cell(c)
             for row in rows:
                 line = table.row()
                 for c in row:
