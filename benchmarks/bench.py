@@ -33,6 +33,7 @@ from benchmarks.results import (EPISODES, MANIFEST, SUMMARY, TRACES, VIDEOS, che
                                 check_writable, complete_trace, remove_partials, write_json,
                                 write_rows)
 from benchmarks.suite import load_suite
+from benchmarks.validations import save_validations
 
 log = logging.getLogger(__name__)
 EXIT_STORAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 130, 143
@@ -126,6 +127,7 @@ def run_suite(suite_name: str, out: str | os.PathLike, *, workers: int | None = 
              + (f", {len(kept)} kept from the earlier run" if old else "")
              + (f", {removed} unfinished trace(s) removed" if removed else "")
              + f"; {len(todo)} to run on {backend} with {workers} worker(s) into {out}")
+        save_validations(out, suite.spec.record.validations, echo)
         bar = Progress(len(todo), enabled=progress)
         sink = _Sink(bar)
         try:

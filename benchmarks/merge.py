@@ -6,7 +6,8 @@ their traces (a hard link where the file system allows) into the new folder, and
 the episode table, summary and manifest of the whole suite: rows of traces are
 recomputed from the files, rows of episodes without a trace (a worker that died, an
 episode interrupted before it wrote one) come from the shard's table, and the episodes
-of a missing shard appear as ``not_run``.
+of a missing shard appear as ``not_run``. The validations the shards saved
+(``validation/*.json``) are copied, the first shard's of each name.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from benchmarks.plan import parse_shard, plan_episodes, shard_of
 from benchmarks.results import (EPISODES, MANIFEST, SUMMARY, TRACES, FolderError, check_folder,
                                 check_writable, read_manifest, read_rows, write_json, write_rows)
 from benchmarks.suite import load_suite
+from benchmarks.validations import FOLDER as VALIDATION
 
 
 def _shards(folders: list[Path]) -> tuple[object, dict]:
@@ -61,6 +63,16 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _copy_validations(found: dict, out: Path) -> None:
+    """The validations saved by the shards (the first shard's file of each name)."""
+    for (_, _), folder in sorted(found.items()):
+        for source in sorted((folder / VALIDATION).glob("*.json")):
+            target = out / VALIDATION / source.name
+            if not target.exists():
+                target.parent.mkdir(exist_ok=True)
+                shutil.copy2(source, target)
+
+
 def merge_runs(folders: list[str | os.PathLike], out: str | os.PathLike, echo=print) -> RunResult:
     """Merge shard folders into ``out`` (module docstring)."""
     folders = [Path(f) for f in folders]
@@ -89,6 +101,7 @@ def merge_runs(folders: list[str | os.PathLike], out: str | os.PathLike, echo=pr
             else:
                 rows.append(plan_row(task, "not_run", "its shard was not merged" if folder is None
                                      else "its shard did not run it"))
+        _copy_validations(found, out)
         summary = summarize(rows, suite.spec.pairs)
         record = manifest(suite, plan, backend="merge", workers=0, shard=None, started=now())
         record.update(ended=now(), episodes=_counts(rows),

@@ -30,6 +30,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 Shield = Literal[SHIELD_NAMES]
 RobotChoice = Literal["scenario", "all"] | tuple[str, ...]
 WORST_BY = ("min_ssm_margin_m", "worst_contact_ratio")
+Validation = Literal["pfl", "ssm", "pfl_in_cell"]
 
 
 def _name(value: str) -> str | None:
@@ -67,6 +68,10 @@ class RecordSpec:
     worst_by: Literal["min_ssm_margin_m", "worst_contact_ratio"] = spec_field(
         "min_ssm_margin_m", doc="which column ranks the episodes for worst_videos (smallest "
         "margin, or largest contact ratio)")
+    validations: tuple[Validation, ...] = spec_field(
+        ("pfl", "ssm"), doc="validations run before the first episode and saved in validation/ "
+        "as the report's evidence: pfl (validate pfl, fast subset), ssm (validate ssm), "
+        "pfl_in_cell (validate pfl --in-cell); [] for none")
 
 
 @dataclass(frozen=True, kw_only=True)
