@@ -59,6 +59,7 @@ class JointImpedance:
         """Hold still at ``q``."""
         self.target = np.array(q, float)
         self.last_state = None
+        self.coasting: list[int] = []
         self.q_ref = self.target.copy()
         self.qd_ref = np.zeros_like(self.target)
         self._rate = self.velocity.copy()  # rad/s or m/s per joint
@@ -90,8 +91,20 @@ class JointImpedance:
         accel = self.kp * (self.q_ref - q) + self.kd * (self.qd_ref - qd)
         return np.clip(self.bias + self.mass @ accel, -self.effort, self.effort)
 
+    def coast(self, columns) -> None:
+        """Let the joints at ``columns`` (positions in ``joints``) move freely from now on:
+        they get only the torque that cancels gravity and the Coriolis and centrifugal
+        forces at each physics step's state, so the arm moves as a free body in zero
+        gravity, the robot of the two-body model of ISO/TS 15066 Annex A during an impact
+        (a validation strike; :mod:`simulator.validation.strike`). ``[]`` drives them again."""
+        self.coasting = list(columns)
+
     def apply(self) -> None:
         """Send this physics step's torques (registered as a pre-step callback)."""
         q, qd = self.sim.joint_states(self.body, self.joints)
         self.last_state = (q, qd)  # the state this step starts from (see Robot.pre_step_state)
-        self.sim.apply_joint_torques(self.body, [], (), self.joints, self.torques(q, qd))
+        torques = self.torques(q, qd)
+        if self.coasting:
+            free = self.sim.inverse_dynamics(self.body, q, qd, np.zeros_like(q))
+            torques[self.coasting] = free[self.coasting]
+        self.sim.apply_joint_torques(self.body, [], (), self.joints, torques)
