@@ -117,3 +117,17 @@ def test_defaults_and_conservative_deceleration():
     assert decel().human_speed_default == HUMAN_SPEED_ISO13855 == 1.6
     # v^2 / (2 S_s) per row: 2.5, 3.333, 4.0 -> the smallest
     assert TABLE.conservative_deceleration() == pytest.approx(2.5)
+
+
+def test_beyond_the_stopping_data_extrapolates_only_when_asked_and_never_to_the_last_row():
+    """Above the table's top speed: an error by default; with ``extrapolate`` the stop goes
+    on at the table's smallest mean deceleration (longer than the last row, never equal)."""
+    from simulator.safety.ssm import StoppingData, StoppingRangeError
+    data = StoppingData.from_rows([(0.5, 0.2, 0.05), (1.0, 0.4, 0.2)])
+    with pytest.raises(StoppingRangeError, match="beyond the stopping data"):
+        data.at(1.5)
+    a = data.conservative_deceleration()
+    t, s = data.at(1.5, extrapolate=True)
+    assert t == pytest.approx(0.4 + 0.5 / a) and s == pytest.approx(0.2 + (1.5 ** 2 - 1.0) / (2 * a))
+    assert s > 0.2 and t > 0.4
+    assert data.at(0.75, extrapolate=True) == data.at(0.75)   # inside: unchanged

@@ -59,6 +59,7 @@ class SeparationSample:
     moving: bool
     violation: bool
     exact: bool
+    stopping_extrapolated: bool = False
 
     def as_dict(self) -> dict:
         # field by field: dataclasses.asdict deep-copies and costs ~0.2 ms per sample
@@ -116,6 +117,7 @@ class SeparationMonitor:
         self._human_info = {l.index: (l.name, l.regions[0]) for l in human.links}
         self._human_links = [l.index for l in human.links]
         self._query_radius = query_radius
+        self._warned_beyond = False  # logged once: a speed beyond the stopping data
         self._payload: list[tuple[int, float, str]] = []
         self._payload_cache: dict[int, float] = {}  # body -> bounding-sphere radius, m
         self.events: list[SeparationEvent] = []
@@ -194,10 +196,15 @@ class SeparationMonitor:
         # measured), not at its speed towards the person: a robot moving sideways still
         # needs its full stopping time, during which the person keeps coming
         stopping_speed = max(self._tcp_speed(), max(v_r, 0.0))
-        if self.params.stopping is not None:
-            stopping_speed = min(stopping_speed, self.params.stopping.max_speed)
+        beyond = (self.params.stopping is not None
+                  and stopping_speed > self.params.stopping.max_speed)
+        if beyond and not self._warned_beyond:
+            self._warned_beyond = True
+            log.warning("t=%.3f s: robot speed %.3f m/s beyond its stopping data (up to %.3f "
+                        "m/s): S_s extrapolated at the data's smallest deceleration", time,
+                        stopping_speed, self.params.stopping.max_speed)
         terms = protective_distance(max(v_h, 0.0), max(v_r, 0.0), self.params,
-                                    stopping_speed=stopping_speed)
+                                    stopping_speed=stopping_speed, extrapolate=True)
         moving = pair.motion_a > self.moving_speed
         human_link, region = self._human_info[pair.link_b]
         return SeparationSample(
@@ -205,7 +212,7 @@ class SeparationMonitor:
             tuple(pair.point_a), tuple(pair.point_b), v_h, v_r, pair.motion_a, pair.motion_b,
             terms,
             terms.s_p, pair.distance - terms.s_p, moving,
-            bool(moving and pair.distance < terms.s_p), pair.exact)
+            bool(moving and pair.distance < terms.s_p), pair.exact, beyond)
 
     def check_start(self) -> SeparationSample:
         """Raise :class:`UnsafeStartError` when the person is inside S_p at the start of an

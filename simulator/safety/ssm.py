@@ -52,9 +52,12 @@ class StoppingData:
 
     Between rows T_s and S_s are linearly interpolated. Below the first row the first
     row's values are used (an upper bound, since both columns must be non-decreasing).
-    Above the last row a lookup raises :class:`StoppingRangeError`: no number is made up
-    beyond what was measured, so the table must cover the highest speed the robot can
-    reach (the robot-file loader is to check this at load time).
+    Above the last row a lookup raises :class:`StoppingRangeError` (no number is made up
+    beyond what was measured) unless asked to ``extrapolate``: then the stop goes on from
+    the last row at the table's smallest mean deceleration a = min v²/(2 S_s)
+    (:meth:`conservative_deceleration`): T_s = T_last + (v − v_last)/a and
+    S_s = S_last + (v² − v_last²)/(2a). The monitor extrapolates, and says so in its sample
+    (``stopping_extrapolated``); ``cobotsim assess`` refuses.
     """
 
     speeds: tuple[float, ...]
@@ -89,9 +92,14 @@ class StoppingData:
         """The highest speed the table covers, m/s."""
         return self.speeds[-1]
 
-    def at(self, speed: float) -> tuple[float, float]:
+    def at(self, speed: float, extrapolate: bool = False) -> tuple[float, float]:
         """Stopping time (s) and distance (m) at robot ``speed`` (m/s)."""
         speed = _check_non_negative("robot speed", speed)
+        if speed > self.speeds[-1] and extrapolate:
+            a = self.conservative_deceleration()
+            v0 = self.speeds[-1]
+            return (self.times[-1] + (speed - v0) / a,
+                    self.distances[-1] + (speed * speed - v0 * v0) / (2.0 * a))
         if speed > self.speeds[-1]:
             raise StoppingRangeError(
                 f"robot speed {speed:.4f} m/s is beyond the stopping data, which cover "
@@ -152,10 +160,11 @@ class SsmParameters:
         """C + Z_d + Z_r, m: the part of S_p that does not depend on speed."""
         return self.intrusion_distance + self.human_uncertainty + self.robot_uncertainty
 
-    def stopping_at(self, speed: float) -> tuple[float, float]:
-        """Stopping time T_s (s) and distance S_s (m) at robot ``speed`` (m/s)."""
+    def stopping_at(self, speed: float, extrapolate: bool = False) -> tuple[float, float]:
+        """Stopping time T_s (s) and distance S_s (m) at robot ``speed`` (m/s); beyond
+        measured stopping data only with ``extrapolate`` (:class:`StoppingData`)."""
         if self.braking == "stopping_data":
-            return self.stopping.at(speed)
+            return self.stopping.at(speed, extrapolate)
         speed = _check_non_negative("robot speed", speed)
         return speed / self.deceleration, speed * speed / (2.0 * self.deceleration)
 
@@ -178,13 +187,16 @@ class SsmTerms:
 
 
 def protective_distance(v_h: float, v_r: float, params: SsmParameters,
-                        stopping_speed: float | None = None) -> SsmTerms:
+                        stopping_speed: float | None = None,
+                        extrapolate: bool = False) -> SsmTerms:
     """S_p (m) and its terms for the person approaching at ``v_h`` and the robot at
     ``v_r`` (directed speeds, m/s, >= 0). Stopping time and distance are looked up at
-    ``stopping_speed`` (m/s; default ``v_r``, the standard's directed reading)."""
+    ``stopping_speed`` (m/s; default ``v_r``, the standard's directed reading), beyond the
+    stopping data only with ``extrapolate``."""
     v_h = _check_non_negative("v_h", v_h)
     v_r = _check_non_negative("v_r", v_r)
-    t_s, s_s = params.stopping_at(v_r if stopping_speed is None else stopping_speed)
+    t_s, s_s = params.stopping_at(v_r if stopping_speed is None else stopping_speed,
+                                  extrapolate)
     t_r = params.reaction_time
     s_h, s_r = v_h * (t_r + t_s), v_r * t_r
     c, z_d, z_r = params.intrusion_distance, params.human_uncertainty, params.robot_uncertainty
