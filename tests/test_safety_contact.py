@@ -336,3 +336,55 @@ def test_a_part_held_by_the_robot_counts_as_the_robot():
     assert all(s.contact_area == pytest.approx(1e-4) for s in held)  # the 1 cm² default
     free, _ = press_part_on_forearm(False)
     assert free == []
+
+
+def test_a_hand_between_the_two_fingers_is_clamped():
+    """ISO/TS 15066 counts a body part trapped between two moving parts of the robot
+    system: the hand squeezed between the Panda's fingers is quasi-static at once, with no
+    fixed body behind it (the hand is held out in the air)."""
+    env, mon = make()
+    try:
+        obs, centre, _ = hand_out(env)
+        open_ = lambda a: np.array([*a[:6], 1.0], dtype=np.float32)  # noqa: E731
+        for _ in range(40):  # open fingers above the hand, then down around it
+            obs, *_ = env.step(open_(towards(env, obs, centre + np.array([0, 0, 0.10]))))
+        for _ in range(40):
+            obs, *_ = env.step(open_(towards(env, obs, centre, gain=0.3)))
+        assert not [s for s in mon.samples if s.robot_link.endswith("finger")], "touched early"
+        closing = env.sim.time
+        for _ in range(20):  # close the gripper on the hand
+            obs, *_ = env.step(np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.float32))
+        mon.finish(env.sim.time)
+        hand = [s for s in mon.samples if s.human_link == "hand_right"
+                and s.robot_link.endswith("finger") and s.t > closing]
+        fingers = {s.robot_link for s in hand}
+        assert {"panda_leftfinger", "panda_rightfinger"} <= fingers, fingers
+        first = min(s.t for s in hand)
+        both = [s for s in hand if s.t - first < 0.3 and s.kind == "quasi_static"]
+        assert both, "the squeeze between two robot links was not recognised as clamping"
+    finally:
+        env.close()
+
+
+def test_a_hand_between_a_held_part_and_a_shelf_is_clamped():
+    """A part the robot holds, pressed down on a hand lying on a fixed shelf: the part's
+    contact with the hand (robot link payload:part) is quasi-static."""
+    env, _ = make(monitor=False)
+    try:
+        obs, centre, low = hand_out(env)
+        link = env.human.link("hand_right")
+        shelf = env.sim.create_body("shelf", "box", (0.07, 0.07, 0.02), 0.0,
+                                    position=(low[0], low[1], low[2] - 0.003 - 0.02))
+        part = env.task.part
+        env.sim.reset_base_pose(part, centre + np.array([0.0, 0.0, link.radius + 0.051]))
+        mon = ContactMonitor(env.sim, env.robot, env.human, env.cell.fixed_bodies + [shelf],
+                             springs=env.cell.springs)
+        mon.set_payload([(part, "part")])
+        mon.attach()
+        press(env, obs, centre + np.array([0.0, 0.0, link.radius + 0.10]), steps=20, depth=0.04)
+        mon.finish(env.sim.time)
+        held = [s for s in mon.samples if s.robot_link == "payload:part" and s.human_link == "hand_right"]
+        assert held, "the held part never touched the hand"
+        assert any(s.kind == "quasi_static" for s in held)
+    finally:
+        env.close()

@@ -11,10 +11,13 @@ reports, per (robot link, human link) pair in contact:
 * an :class:`ImpactPrediction` at the onset of each contact.
 
 Kind. A contact is quasi-static (clamping) when the same human link is at that moment
-also pressed by a fixed body (table, fixture, floor) against the robot's push: the
-fixed body's push on the link and the robot's push on it point against each other,
-cosine < -0.3 (:data:`CLAMP_COSINE`; a foot standing on the floor while the robot
-pushes the shin sideways is not clamped, a hand pressed down onto the table is). It is
+also pressed against the robot's push by another part of the robot system or by a fixed
+body: another robot link (a hand between two links, or between the fingers), a part the
+robot holds, a fixture (table, conveyor) or the floor. The other push and the robot's push
+on the link point against each other, cosine < -0.3 (:data:`CLAMP_COSINE`; a foot standing
+on the floor while the robot pushes the shin sideways is not clamped, a hand pressed down
+onto the table is; ISO/TS 15066 counts a body part trapped between a moving part of the
+robot system and another fixed *or moving* part). It is
 also quasi-static once it has lasted longer than ``transient_window`` (default 0.5 s):
 this is measurement practice (the first ~0.5 s after onset treated as the transient
 phase, RIA TR R15.806, DGUV), not a number of ISO/TS 15066. Otherwise it is transient.
@@ -230,9 +233,11 @@ class ContactMonitor:
     def _read(self, t: float) -> list[ContactSample]:
         groups = self._contact_groups()
         fixed = self._fixed_pushes() if groups else {}
+        robot_pushes = self._robot_pushes(groups)
         out = []
         for key, points in groups.items():
-            out.append(self._sample(t, key, points, fixed))
+            others = [push for other, push in robot_pushes.get(key[1], ()) if other != key[0]]
+            out.append(self._sample(t, key, points, {key[1]: fixed.get(key[1], []) + others}))
         for key, state in list(self._open.items()):
             if key not in groups and t - state.last_seen > self.gap_tolerance + 1e-12:
                 self._close(key)
@@ -297,6 +302,19 @@ class ContactMonitor:
             offset, offset_orn = self._inertial[human_link]
             local = offset + rotate_one(offset_orn, in_com)
         return self.areas.nearest(human_link, local)[0]
+
+    @staticmethod
+    def _robot_pushes(groups) -> dict[int, list[tuple[int, np.ndarray]]]:
+        """Per human link, (robot link, direction) of every push of a part of the robot
+        system this step (robot links, held parts; world, unit): a body part pressed by
+        one of them against another is trapped as it is against a table."""
+        out: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for (robot_link, human_link), points in groups.items():
+            push = -sum(c.normal_force * np.asarray(c.normal, float) for c in points)
+            norm = float(np.linalg.norm(push))
+            if norm > 0.0:
+                out.setdefault(human_link, []).append((robot_link, push / norm))
+        return out
 
     def _fixed_pushes(self) -> dict[int, list[np.ndarray]]:
         """Per human link, the directions in which fixed bodies push it (world, unit)."""
