@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def add_commands(subparsers) -> None:
     pfl = which.add_parser("pfl", help="contact force against ISO/TS 15066 Annex A")
     pfl.add_argument("--json", action="store_true", help="print JSON")
     pfl.add_argument("--full", action="store_true", help="the full grid (slow)")
+    pfl.add_argument("--in-cell", action="store_true",
+                     help="strike the real person in a cell at every body area with every "
+                          "robot (slow: about an hour for the whole grid)")
+    pfl.add_argument("--robot", action="append", default=None,
+                     help="--in-cell: only this robot (repeatable; default: every robot the "
+                          "scenario supports)")
+    pfl.add_argument("--scenario", default="crossing", help="--in-cell: the cell (default crossing)")
+    pfl.add_argument("--area", type=int, action="append", default=None,
+                     help="--in-cell: only this body area, 1-29 (repeatable)")
+    pfl.add_argument("--striker", choices=("tcp", "link"), action="append", default=None,
+                     help="--in-cell: only this striker (repeatable; default both)")
+    pfl.add_argument("--speed", type=float, action="append", default=None,
+                     help="--in-cell: strike speed in m/s (repeatable; default 0.25, 0.5, 1.0)")
+    pfl.add_argument("--figure", default=None, help="--in-cell: write the ratio figure (PNG)")
     pfl.set_defaults(func=validate_pfl)
     ssm = which.add_parser("ssm", help="separation and S_p against closed forms")
     ssm.add_argument("--json", action="store_true", help="print JSON")
@@ -87,6 +102,8 @@ def judged(row) -> bool:
 
 
 def validate_pfl(args) -> int:
+    if getattr(args, "in_cell", False):
+        return validate_pfl_in_cell(args)
     from simulator.safety import validation
 
     rows = validation.validate_pfl() if args.full else validation.validate_pfl(**PFL_FAST)
@@ -98,6 +115,39 @@ def validate_pfl(args) -> int:
         print(validation.format_table(rows))
         print(f"\n{sum(judged(r) for r in rows)} judged rows, {len(failed)} outside tolerance")
     return 1 if failed else 0
+
+
+def validate_pfl_in_cell(args) -> int:
+    from simulator import catalogue
+    from simulator.validation import in_cell
+    from simulator.version import __version__
+
+    spec, _ = catalogue.load_scenario(args.scenario)
+    robots = args.robot or list(spec.robots)
+    unknown = [r for r in robots if r not in spec.robots]
+    if unknown:
+        print(f"cobotsim: error: scenario {args.scenario!r} does not support robot(s) "
+              f"{unknown}; supported: {', '.join(spec.robots)}", file=sys.stderr)
+        return 2
+    bad = [a for a in (args.area or []) if not 1 <= a <= 29]
+    if bad or any(not (v > 0 and math.isfinite(v)) for v in (args.speed or [])):
+        print(f"cobotsim: error: --area takes 1-29 and --speed a positive speed in m/s "
+              f"(got areas {args.area}, speeds {args.speed})", file=sys.stderr)
+        return 2
+    rows = in_cell.grid(robots, args.area, tuple(args.striker or in_cell.STRIKERS),
+                        tuple(args.speed or in_cell.SPEEDS), args.scenario)
+    failed = [r for r in rows if in_cell.judged(r) and not r["passed"]]
+    if args.figure:
+        in_cell.figure(rows, args.figure)
+    if args.json:
+        finite = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                   for k, v in r.items()} for r in rows]
+        print(json.dumps({"software_version": __version__, "scenario": args.scenario,
+                          "tolerance": in_cell.TOLERANCE, "rows": finite,
+                          "failed": len(failed)}, indent=2))
+    else:
+        print(in_cell.format_rows(rows))
+    return 1 if failed or not any(in_cell.judged(r) for r in rows) else 0
 
 
 def _json_number(x):

@@ -20,6 +20,7 @@ import numpy as np
 
 from simulator import catalogue
 from simulator.cell import Cell
+from simulator.human.arm_ik import axis_angle_quat
 from simulator.human.layout import segment_name
 from simulator.kinematics import quat_to_matrix
 from simulator.safety.areas import AreaMap
@@ -31,8 +32,12 @@ SETTLE_TIME = 1.5        # s the person settles into a posture
 CONTROL_PERIOD = 0.05    # s, the control step of the settling loop
 FAR = (6.0, 6.0)         # m: where the person stands for the first look (out of everyone's way)
 ARM_SEGMENTS = ("upper_arm", "forearm", "hand")
-#: posture -> how the arm on the side of the struck link is held (``None``: hanging)
-POSTURES = {"standing": None, "reaching": (0.40, -0.12)}   # palm (forward, down) of the shoulder, m
+#: posture -> the palm of the arm on the struck side, from its shoulder in the person's
+#: frame (forward, outward, up; m), or ``None`` (arms hanging); ``head_up`` tilts the head
+#: back by HEAD_UP rad (exposing the front of the neck)
+POSTURES = {"standing": None, "reaching": (0.40, 0.0, -0.12), "abducted": (0.0, 0.45, 0.0),
+            "head_up": None}
+HEAD_UP = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,19 @@ class Target:
     normal: np.ndarray
 
 
-def posture_for(link: str) -> str:
-    """The posture that exposes an area of ``link``: the arm reaching forward for the
-    arm's areas (their inner side faces the trunk while the arm hangs), standing else."""
-    return "reaching" if segment_name(link) in ARM_SEGMENTS else "standing"
+def postures_for(link: str) -> tuple[str, ...]:
+    """The postures that may expose an area of ``link``, in the order tried: for the
+    arm's areas the arm reaching forward or held out sideways (their inner side faces the
+    trunk while the arm hangs); the neck with the head tilted back; the chest's shoulder
+    joint with the arm out of the way; standing for the rest."""
+    segment = segment_name(link)
+    if segment in ARM_SEGMENTS:
+        return ("reaching", "abducted")
+    if segment == "neck":
+        return ("head_up", "standing")
+    if segment == "chest":
+        return ("standing", "abducted")
+    return ("standing",)
 
 
 def person_spec(spec, position, yaw_deg: float):
@@ -89,11 +103,15 @@ def pose_and_settle(cell: Cell, posture: str, side: str | None, seconds: float =
     at home for ``seconds`` of control steps."""
     human, robot, sim = cell.human, cell.robot, cell.sim
     palm = POSTURES[posture]
-    if palm is not None and side is not None:
+    side = side or human.handedness
+    if palm is not None:
         _, yaw = human.root_target
         forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
+        outward = np.array([-math.sin(yaw), math.cos(yaw), 0.0]) * (1.0 if side == "left" else -1.0)
         human.set_arm_target(side, human.shoulder_position(side) + palm[0] * forward
-                             + np.array([0.0, 0.0, palm[1]]))
+                             + palm[1] * outward + np.array([0.0, 0.0, palm[2]]))
+    if posture == "head_up":
+        human.set_joint("head", axis_angle_quat((0.0, 1.0, 0.0), -HEAD_UP))
     cell.springs.watch(None)
     steps = max(1, int(round(CONTROL_PERIOD / sim.time_step)))
     for _ in range(int(round(seconds / CONTROL_PERIOD))):
@@ -102,42 +120,43 @@ def pose_and_settle(cell: Cell, posture: str, side: str | None, seconds: float =
         sim.step(steps)
 
 
-def anchor_target(cell: Cell, area_id: int, link: str | None = None) -> Target:
-    """The first anchor of ``area_id`` (on ``link`` if given) on the cell's person, now."""
+def anchor_target(cell: Cell, area_id: int, link: str | None = None, nth: int = 0) -> Target:
+    """The ``nth`` anchor of ``area_id`` (on ``link`` if given) on the cell's person, now."""
     human, sim = cell.human, cell.sim
     areas = AreaMap(human)
     for hl in human.links:
         if link is not None and hl.name != link:
             continue
-        for anchor in areas.anchors(hl.index):
-            if anchor.area_id == area_id:
-                pos, orn = sim.link_state(human.body_id, hl.index)
-                rot = quat_to_matrix(orn)
-                return Target(area_id, hl.name, hl.index, pos + rot @ np.asarray(anchor.point),
-                              rot @ np.asarray(anchor.normal))
-    raise ValueError(f"no anchor of area {area_id}" + (f" on {link}" if link else ""))
+        anchors = [a for a in areas.anchors(hl.index) if a.area_id == area_id]
+        for anchor in anchors[nth:nth + 1]:
+            pos, orn = sim.link_state(human.body_id, hl.index)
+            rot = quat_to_matrix(orn)
+            return Target(area_id, hl.name, hl.index, pos + rot @ np.asarray(anchor.point),
+                          rot @ np.asarray(anchor.normal))
+    raise ValueError(f"no anchor {nth} of area {area_id}" + (f" on {link}" if link else ""))
 
 
-def area_links(human, area_id: int) -> list[str]:
-    """The person's links that carry an anchor of ``area_id`` (left side first)."""
+def area_anchors(human, area_id: int) -> list[tuple[str, int]]:
+    """Every (link, nth) anchor of ``area_id`` on the person."""
     areas = AreaMap(human)
-    return [l.name for l in human.links
-            if any(a.area_id == area_id for a in areas.anchors(l.index))]
+    return [(l.name, n) for l in human.links
+            for n in range(sum(a.area_id == area_id for a in areas.anchors(l.index)))]
 
 
 def place_for(scenario: str, robot: str, area_id: int, link: str, distance: float,
-              direction=(1.0, 0.0), mount: str = "cell") -> tuple[Cell, Target]:
+              direction=(1.0, 0.0), mount: str = "cell", nth: int = 0,
+              posture: str | None = None) -> tuple[Cell, Target]:
     """A cell whose person presents ``area_id`` of ``link`` to the robot (module
     docstring); returns the settled cell and the target. Raises ``ValueError`` when the
     person would stand in a fixture."""
-    posture = posture_for(link)
+    posture = posture or postures_for(link)[0]
     side = link.rsplit("_", 1)[1] if link.endswith(("_left", "_right")) else None
     spec = cell_spec(scenario, robot, mount)
     yaw0 = 0.0
     look = build_cell(scenario, robot, FAR, yaw0, mount)
     try:
         pose_and_settle(look, posture, side)
-        seen = anchor_target(look, area_id, link)
+        seen = anchor_target(look, area_id, link, nth)
         root0 = np.append(np.asarray(FAR, float), 0.0)
     finally:
         look.close()
@@ -157,7 +176,7 @@ def place_for(scenario: str, robot: str, area_id: int, link: str, distance: floa
                 raise ValueError(f"the person would stand in fixture "
                                  f"{cell.sim.body_name(fixed)!r} at {distance} m")
         pose_and_settle(cell, posture, side)
-        target = anchor_target(cell, area_id, link)
+        target = anchor_target(cell, area_id, link, nth)
     except Exception:
         cell.close()
         raise
