@@ -2,13 +2,17 @@
 
 ``cobotsim check-robot PATH [--json]``
     checks a robot folder (``PATH/robot.yaml`` and its URDF; a catalogue name also works)
-    and reports every problem in one pass (:func:`simulator.robot_check.check_robot`).
-    Exit code 0 when it is sound, 1 with the list of problems.
+    and reports every problem in one pass (:func:`simulator.robot_check.check_robot`),
+    then the contact parameters its URDF declares and what they act on
+    (:mod:`simulator.robot_contacts`). Exit code 0 when it is sound, 1 with the list of
+    problems.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from simulator.robot_contacts import NOTE, describe, urdf_contact_tags
 
 
 def add_commands(subparsers) -> None:
@@ -34,13 +38,34 @@ def check_robot(args) -> int:
 
     folder = robot_folder(args.path)
     problems = check(folder)
+    contacts = _contact_tags(folder)
     if args.json:
         print(json.dumps({"folder": str(folder), "ok": not problems,
-                          "problems": problems_as_dicts(problems)}, indent=2))
-    elif problems:
+                          "problems": problems_as_dicts(problems),
+                          "urdf_contacts": contacts,
+                          "urdf_contacts_note": NOTE if contacts else ""}, indent=2))
+        return 1 if problems else 0
+    if problems:
         print(f"{folder}: {len(problems)} problem(s)")
         for p in problems:
             print(f"  {p}")
     else:
         print(f"{folder}: no problems")
+    lines = describe(contacts)
+    if lines:
+        print("URDF contact parameters:")
+        for line in lines:
+            print(f"  {line}")
     return 1 if problems else 0
+
+
+def _contact_tags(folder: Path) -> list[dict]:
+    """The URDF's <contact> values of the robot in ``folder`` ([] when it cannot be read)."""
+    from simulator.errors import SpecError
+    from simulator.spec.loading import load_spec
+    from simulator.spec.robot import RobotSpec
+    try:
+        spec, _ = load_spec(RobotSpec, folder / "robot.yaml")
+    except (SpecError, OSError):
+        return []
+    return urdf_contact_tags(spec.urdf_path(folder))
