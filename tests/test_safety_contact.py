@@ -67,9 +67,14 @@ def test_the_robot_pushing_the_forearm_gives_samples_events_and_predictions():
         assert all(s.contact_area == pytest.approx(4e-4) for s in hand)
         others = [s for s in mon.samples if s.robot_link != "panda_hand"]
         assert all(s.contact_area == pytest.approx(1e-4) for s in others)      # the default
+        by_step: dict = {}
         for s in mon.samples:
-            assert s.ratio == pytest.approx(max(s.force / s.force_limit,
+            by_step[(s.t, s.human_link)] = by_step.get((s.t, s.human_link), 0.0) + s.force
+        for s in mon.samples:   # the force limit is on the body part: every robot part's force
+            assert s.link_force == pytest.approx(by_step[(s.t, s.human_link)])
+            assert s.ratio == pytest.approx(max(s.link_force / s.force_limit,
                                                 s.pressure / s.pressure_limit))
+        assert any(s.link_force > s.force for s in mon.samples)  # two robot links at once
         # every contact shows up as a sample, and nothing else does
         index = {j.link_name: j.index for j in env.sim.joints(env.robot.body)}
         assert {(round(t, 9), a, b) for t, a, b in seen} == {

@@ -234,10 +234,14 @@ class ContactMonitor:
         groups = self._contact_groups()
         fixed = self._fixed_pushes() if groups else {}
         robot_pushes = self._robot_pushes(groups)
+        on_link: dict[int, float] = {}  # every robot part's force on each human link, N
+        for (_, human_link), points in groups.items():
+            on_link[human_link] = on_link.get(human_link, 0.0) + sum(c.normal_force for c in points)
         out = []
         for key, points in groups.items():
             others = [push for other, push in robot_pushes.get(key[1], ()) if other != key[0]]
-            out.append(self._sample(t, key, points, {key[1]: fixed.get(key[1], []) + others}))
+            out.append(self._sample(t, key, points, {key[1]: fixed.get(key[1], []) + others},
+                                    on_link[key[1]]))
         for key, state in list(self._open.items()):
             if key not in groups and t - state.last_seen > self.gap_tolerance + 1e-12:
                 self._close(key)
@@ -246,7 +250,8 @@ class ContactMonitor:
         self.samples.extend(out)
         return out
 
-    def _sample(self, t: float, key: tuple[int, int], points, fixed) -> ContactSample:
+    def _sample(self, t: float, key: tuple[int, int], points, fixed,
+                link_force: float | None = None) -> ContactSample:
         robot_link, human_link = key
         f = np.array([c.normal_force for c in points])
         force = float(f.sum())
@@ -270,9 +275,11 @@ class ContactMonitor:
         surface = self.surfaces[self._link_names[robot_link]]
         pressure = force / surface.area_m2
         f_lim, p_lim = limit.limits(kind)
+        link_force = force if link_force is None else link_force
         sample = ContactSample(t, self._link_names[robot_link], self.areas.link_names[human_link],
                                limit.region_id, area_id, kind, force, pressure, surface.area_m2,
-                               f_lim, p_lim, ratio_to_limits(force, pressure, f_lim, p_lim))
+                               f_lim, p_lim, ratio_to_limits(link_force, pressure, f_lim, p_lim),
+                               link_force)
         state.peak_force = max(state.peak_force, force)
         state.peak_pressure = max(state.peak_pressure, pressure)
         if state.peak is None or sample.ratio > state.peak.ratio:

@@ -40,7 +40,8 @@ class ContactSample(_Record):
     contact_area: float       # m², from the robot link's ContactSurface
     force_limit: float        # N (0: contact not permitted)
     pressure_limit: float     # Pa
-    ratio: float              # max(F/F_lim, p/p_lim), inf where the limit is 0
+    ratio: float              # max(F_link/F_lim, p/p_lim), inf where the limit is 0
+    link_force: float = 0.0   # N, F_link: every robot part's force on the human link
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class SpeedLimitSample(_Record):
 
 
 UNITS = {"t": "s", "start": "s", "end": "s", "force": "N", "pressure": "Pa",
-         "contact_area": "m²", "force_limit": "N", "pressure_limit": "Pa", "peak_force": "N",
+         "contact_area": "m²", "link_force": "N", "force_limit": "N", "pressure_limit": "Pa", "peak_force": "N",
          "peak_pressure": "Pa", "relative_speed": "m/s", "reflected_mass": "kg",
          "standard_mass": "kg", "predicted_force": "N", "predicted_force_standard": "N",
          "transient_force_limit": "N", "distance": "m", "approach_speed": "m/s",
