@@ -30,7 +30,7 @@ STRIKERS = ("tcp", "link")
 DISTANCES = (0.5, 0.6, 0.4, 0.7)            # m from the robot's base axis to the anchor
 DIRECTIONS = ((-1.0, 0.0), (0.0, -1.0), (0.0, 1.0), (1.0, 0.0))
 MOUNTS = ("cell", "floor")
-MAX_TRIES = 60                  # placements tried per (robot, area, striker)
+MAX_TRIES = 32                  # placements tried per (robot, area, striker)
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,11 @@ class Placement:
 
 
 def arm_link(robot) -> int:
-    """The arm link an arm-link strike uses: the link of the middle arm joint (the Panda's
-    and the iiwa's elbow link 4, the UR5e's and the xArm6's fourth link)."""
-    return robot.arm[len(robot.arm) // 2]
+    """The arm link an arm-link strike uses: the link of the second-to-last arm joint (the
+    Panda's and the iiwa's link 6, the UR5e's wrist 2, the xArm6's link 5), a housing of
+    the forearm or wrist that leads the arm into a person in front of it; the elbow (link
+    4) was tried first and was rarely isolated (the hand or the wrist touched first)."""
+    return robot.arm[-2]
 
 
 def _attempt(scenario, robot, area_id, striker, speed, place: Placement):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -79,6 +79,7 @@ class StrikeResult:
     note: str
     pulse_mass: float = math.nan
     predicted_pulse: float = math.nan
+    spring_stiffness: float = math.nan
     tolerance: float = TOLERANCE
 
     @property
@@ -135,6 +136,16 @@ def _gap(cell, target) -> tuple[float, int]:
     return (math.inf, -1) if best is None else (best.distance, best.link_a)
 
 
+def _touches_fixture(cell, margin: float) -> bool:
+    """Whether a link of the robot other than its base is within ``margin`` m of a fixed
+    body (floor, fixtures)."""
+    for body in cell.fixed_bodies:
+        for c in cell.sim.closest_points(cell.robot.body, body, margin):
+            if c.link_a >= 0:
+                return True
+    return False
+
+
 def _seeds(robot, towards, count: int = 12):
     """IK starting points: home with the first joint turned towards the target, then
     configurations drawn within the limits (a fixed generator: the same every run)."""
@@ -181,6 +192,8 @@ def place(cell, target, striker: str, link: int | None = None) -> tuple[np.ndarr
         robot.reset(q, gripper_open=False)  # closed fingers: one tip
         gap, hit = _gap(cell, target)
         if abs(gap - GAP) < 5e-4:
+            if _touches_fixture(cell, 0.005):
+                raise PlacementError("the robot would touch a fixture or the floor")
             return q, (hit if striker == "tcp" else link)
         standoff -= 0.8 * (gap - GAP)
         q, miss = _reach(cell, striker, link, np.asarray(target.point) - inward * standoff,
@@ -202,6 +215,9 @@ def strike(cell, target, striker: str, speed: float, link: int | None = None,
         qd = np.linalg.pinv(jac) @ np.concatenate([inward * speed, np.zeros(3)])
     else:
         qd = np.linalg.pinv(robot.jacobian(q, link)[:3]) @ (inward * speed)
+    if np.any(np.abs(qd) > robot.max_velocity):
+        raise PlacementError(f"the strike needs joint speeds beyond the limits "
+                             f"({np.max(np.abs(qd) / robot.max_velocity):.1f}× at most)")
     full_q, _ = robot.movable_state()
     full_qd = np.zeros_like(full_q)
     full_qd[robot._arm_cols] = qd
@@ -217,21 +233,29 @@ def strike(cell, target, striker: str, speed: float, link: int | None = None,
     k_max = max(r.spring_constant for r in model.regions.values())
     limit = duration or (GAP / speed + 6 * math.pi * math.sqrt(robot.spec.moving_mass / k_max) + 0.06)
     peak, onset, first, others, start, end = 0.0, None, None, 0.0, None, None
-    t0 = sim.time
+    t0, fixture_hit = sim.time, False
     while sim.time - t0 < limit and end is None:
         state = robot.joint_state()
         sim.step(1)
         on_target = [c for c in springs.contacts if c.link_b == target.link_index]
         elsewhere = sum(c.normal_force for c in springs.contacts if c.link_b != target.link_index)
         force = sum(c.normal_force for c in on_target)
+        if not fixture_hit and any(c.link_a >= 0 and c.normal_force > 0
+                                   for body in cell.fixed_bodies
+                                   for c in sim.contacts(robot.body, body)):
+            fixture_hit = True
         if springs.contacts and onset is None:
             onset, first, start = state, list(springs.contacts), sim.time
         if force >= peak:  # up to the peak: what else is touched
             peak, others = force, max(others, elsewhere)
         if start is not None and force <= 0.02 * peak:
             end = sim.time
-    return _result(cell, target, striker, speed, scenario, peak, onset, first, others,
-                   start, end, monitor, model, pulse_mass)
+    result = _result(cell, target, striker, speed, scenario, peak, onset, first, others,
+                     start, end, monitor, model, pulse_mass)
+    if fixture_hit:
+        result = replace(result, isolated=False,
+                         note="; ".join(filter(None, [result.note, "the robot hit a fixture"])))
+    return result
 
 
 def _pulse_mass(cell, target, strike_link: int, inward) -> float:
@@ -299,4 +323,5 @@ def _result(cell, target, striker, speed, scenario, peak, onset, first, others, 
                         target.link, striker, names.get(c0.link_a, "base"), speed, v, m_r,
                         m_h, k, apparent, peak, predicted, peak / predicted if predicted else math.nan,
                         mon, (end - start) if end is not None else math.nan, isolated,
-                        "; ".join(notes), pulse_mass, two_body_peak_force(v, k, pulse_mass, m_r))
+                        "; ".join(notes), pulse_mass, two_body_peak_force(v, k, pulse_mass, m_r),
+                        sum(c.stiffness for c in first if c.link_b == target.link_index))
