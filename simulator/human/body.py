@@ -352,6 +352,14 @@ class Human:
                 self._slide = (self._pivot.copy(), self._pivot_yaw, goal, turn, 0.0, duration)
             self._root_dirty = False
 
+    def root_motion_state(self) -> tuple:
+        """The state of the sliding root target (to go with :meth:`Sim.save_state`)."""
+        return (None if self._pivot is None else self._pivot.copy(), self._pivot_yaw, self._slide)
+
+    def set_root_motion_state(self, state: tuple) -> None:
+        """Restore a state of :meth:`root_motion_state` (after :meth:`Sim.restore_state`)."""
+        self._pivot, self._pivot_yaw, self._slide = state
+
     def _move_root(self) -> None:
         self.sim.move_constraint(self._root, self._pivot, self._yaw_quat(self._pivot_yaw),
                                  max_force=self.root_max_force)

@@ -7,7 +7,8 @@ from its segment masses, joints, drives and the root that holds it. This module 
 it the way a pendulum impact does: a half-sine force pulse of the duration of an impact,
 F(t) = A·sin(π t / T) for 0 ≤ t ≤ T, pushes the region's centre (the anchor of
 :data:`CENTRES`) inwards along the surface normal; the apparent mass is the impulse over
-the velocity change of that material point along the push,
+the velocity change of that material point along the push (the change the same time
+brings without the pulse, e.g. in a gait, taken off),
 
     m_app = (2·A·T/π) / Δv,
 
@@ -106,16 +107,26 @@ def pulse(cell, link: int, local, normal, region, robot_mass: float = ROBOT_MASS
     h = sim.time_step
     steps = max(4, int(round(duration / h)))
     local, normal = np.asarray(local, float), np.asarray(normal, float)
-    _, _, before = _point_state(sim, human, link, local, normal)
-    impulse = 0.0
-    for i in range(steps):
-        point, inward, _ = _point_state(sim, human, link, local, normal)
-        force = amplitude * math.sin(math.pi * (i + 0.5) / steps)
-        sim.apply_external_force(human.body_id, link, force * inward, point)
-        impulse += force * h
-        sim.step(1)
-    _, _, after = _point_state(sim, human, link, local, normal)
-    dv = after - before
+
+    def run(push: bool) -> tuple[float, float]:
+        impulse = 0.0
+        for i in range(steps):
+            point, inward, _ = _point_state(sim, human, link, local, normal)
+            force = amplitude * math.sin(math.pi * (i + 0.5) / steps) if push else 0.0
+            if push:
+                sim.apply_external_force(human.body_id, link, force * inward, point)
+            impulse += force * h
+            sim.step(1)
+        return impulse, _point_state(sim, human, link, local, normal)[2]
+
+    # the same steps without the pulse first: what the person's own motion (a gait)
+    # changes in that time is not the pulse's doing
+    saved, root = sim.save_state(), human.root_motion_state()
+    _, unpushed = run(False)
+    sim.restore_state(saved)
+    human.set_root_motion_state(root)
+    impulse, after = run(True)
+    dv = after - unpushed
     return (impulse / dv if dv > 0 else math.inf), amplitude, steps * h, dv
 
 

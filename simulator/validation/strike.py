@@ -36,6 +36,7 @@ import numpy as np
 
 from simulator.bodymodel import load_body_model
 from simulator.kinematics import matrix_to_quat, quat_to_matrix
+from simulator.robot import moving_links
 from simulator.safety.contact import ContactMonitor
 from simulator.safety.impact import reflected_mass, two_body_peak_force
 
@@ -137,11 +138,12 @@ def _gap(cell, target) -> tuple[float, int]:
 
 
 def _touches_fixture(cell, margin: float) -> bool:
-    """Whether a link of the robot other than its base is within ``margin`` m of a fixed
-    body (floor, fixtures)."""
+    """Whether a moving link of the robot is within ``margin`` m of a fixed body (floor,
+    fixtures); the base and links fixed to it rest on their mount."""
+    moving = set(moving_links(cell.sim, cell.robot.body))
     for body in cell.fixed_bodies:
         for c in cell.sim.closest_points(cell.robot.body, body, margin):
-            if c.link_a >= 0:
+            if c.link_a in moving:
                 return True
     return False
 
@@ -234,13 +236,14 @@ def strike(cell, target, striker: str, speed: float, link: int | None = None,
     limit = duration or (GAP / speed + 6 * math.pi * math.sqrt(robot.spec.moving_mass / k_max) + 0.06)
     peak, onset, first, others, start, end = 0.0, None, None, 0.0, None, None
     t0, fixture_hit = sim.time, False
+    moving = set(moving_links(sim, robot.body))
     while sim.time - t0 < limit and end is None:
         state = robot.joint_state()
         sim.step(1)
         on_target = [c for c in springs.contacts if c.link_b == target.link_index]
         elsewhere = sum(c.normal_force for c in springs.contacts if c.link_b != target.link_index)
         force = sum(c.normal_force for c in on_target)
-        if not fixture_hit and any(c.link_a >= 0 and c.normal_force > 0
+        if not fixture_hit and any(c.link_a in moving and c.normal_force > 0
                                    for body in cell.fixed_bodies
                                    for c in sim.contacts(robot.body, body)):
             fixture_hit = True
